@@ -1,0 +1,133 @@
+//! Staff roles and what each may do. Least privilege: a role gets only the permissions listed
+//! here, and every page and command checks one of them.
+
+/// Roles of people who sign in to Concord at a practice or for a commissioner.
+/// Patients, carers and clinicians outside the practice sign in by other routes (later), and are
+/// deliberately not staff roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StaffRole {
+    HealthcareAssistant,
+    Nurse,
+    Gp,
+    Pharmacist,
+    CareCoordinator,
+    PracticeAdmin,
+    PrivacyOfficer,
+    Commissioner,
+    SystemAdmin,
+}
+
+/// Things a signed-in person may be allowed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Find a patient and open their record (demographics, registers, results, medications).
+    ViewPatientRecord,
+    /// See the practice's register counts and worklists (identifiable lists).
+    ViewPracticeLists,
+    /// See aggregate figures only (no identifiable record).
+    ViewAggregates,
+    /// Read the audit trail.
+    ViewAudit,
+    /// Import extracts and manage organisations.
+    ManageData,
+    /// Create staff accounts and change roles.
+    ManageUsers,
+}
+
+impl StaffRole {
+    pub const ALL: [Self; 9] = [
+        Self::HealthcareAssistant,
+        Self::Nurse,
+        Self::Gp,
+        Self::Pharmacist,
+        Self::CareCoordinator,
+        Self::PracticeAdmin,
+        Self::PrivacyOfficer,
+        Self::Commissioner,
+        Self::SystemAdmin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HealthcareAssistant => "hca",
+            Self::Nurse => "nurse",
+            Self::Gp => "gp",
+            Self::Pharmacist => "pharmacist",
+            Self::CareCoordinator => "care_coordinator",
+            Self::PracticeAdmin => "practice_admin",
+            Self::PrivacyOfficer => "privacy_officer",
+            Self::Commissioner => "commissioner",
+            Self::SystemAdmin => "system_admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|role| role.as_str() == text)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::HealthcareAssistant => "Healthcare assistant",
+            Self::Nurse => "Nurse",
+            Self::Gp => "GP",
+            Self::Pharmacist => "Pharmacist",
+            Self::CareCoordinator => "Care coordinator",
+            Self::PracticeAdmin => "Practice administrator",
+            Self::PrivacyOfficer => "Privacy officer",
+            Self::Commissioner => "Commissioner",
+            Self::SystemAdmin => "System administrator",
+        }
+    }
+
+    /// The permission table. Clinical and care-coordination roles see identifiable records;
+    /// practice administrators see lists (to invite and book) but not results; the privacy
+    /// officer reads the audit trail; commissioners see aggregates only; system administrators
+    /// manage accounts and data loads but do not browse records.
+    pub fn permits(self, permission: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Self::HealthcareAssistant | Self::Nurse | Self::Gp | Self::Pharmacist | Self::CareCoordinator => {
+                matches!(permission, ViewPatientRecord | ViewPracticeLists | ViewAggregates)
+            }
+            Self::PracticeAdmin => matches!(permission, ViewPracticeLists | ViewAggregates),
+            Self::PrivacyOfficer => matches!(permission, ViewAudit | ViewAggregates),
+            Self::Commissioner => matches!(permission, ViewAggregates),
+            Self::SystemAdmin => matches!(permission, ManageUsers | ManageData | ViewAggregates),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commissioner_never_sees_an_identifiable_record() {
+        assert!(!StaffRole::Commissioner.permits(Permission::ViewPatientRecord));
+        assert!(!StaffRole::Commissioner.permits(Permission::ViewPracticeLists));
+        assert!(StaffRole::Commissioner.permits(Permission::ViewAggregates));
+    }
+
+    #[test]
+    fn only_clinical_and_coordination_roles_open_records() {
+        let openers: Vec<_> =
+            StaffRole::ALL.into_iter().filter(|role| role.permits(Permission::ViewPatientRecord)).collect();
+        assert_eq!(
+            openers,
+            [
+                StaffRole::HealthcareAssistant,
+                StaffRole::Nurse,
+                StaffRole::Gp,
+                StaffRole::Pharmacist,
+                StaffRole::CareCoordinator
+            ]
+        );
+    }
+
+    #[test]
+    fn role_names_round_trip() {
+        for role in StaffRole::ALL {
+            assert_eq!(StaffRole::parse(role.as_str()), Some(role));
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! Concord's domain core: the patient record and the clinical rules that apply to it.
+//!
+//! Architecture invariant: this crate does no IO. It reads no clock (callers pass the date), touches
+//! no database, file, network or environment, and knows nothing of SQL, HTTP, HTML or FHIR JSON.
+//! Everything here is deterministic and unit-tested in isolation.
+
+pub mod access;
+pub mod audit;
+pub mod code;
+pub mod codelist;
+pub mod nhs_number;
+pub mod organisation;
+pub mod patient;
+pub mod record;
+pub mod units;
+
+pub use code::{Code, CodeSystem, CodedConcept};
+pub use nhs_number::{NhsNumber, NhsNumberError, NhsNumberVerification};
+pub use organisation::{OdsCode, Organisation, OrganisationKind};
+pub use patient::Patient;
