@@ -136,6 +136,9 @@ pub struct ObservableDefinition {
     pub conversions: Vec<(Ucum, LinearConversion)>,
     /// Values outside this range cannot be real measurements and are refused (e.g. HbA1c 4000).
     pub plausible_range: Option<(f64, f64)>,
+    /// Results of this observable can raise a red flag (e.g. potassium, eGFR, blood pressure), so a
+    /// result that cannot be read must stay visible to a clinician rather than be dropped.
+    pub red_flag_capable: bool,
     pub source: String,
 }
 
@@ -297,6 +300,7 @@ mod tests {
             decimals: 0,
             conversions: vec![(Ucum::new("%"), LinearConversion { scale: 10.929, offset: -23.497 })],
             plausible_range: Some((10.0, 250.0)),
+            red_flag_capable: true,
             source: "t".into(),
         };
         assert_eq!(hba1c.to_canonical(7.0, &Ucum::new("%")).unwrap().0, 53.0);
