@@ -81,7 +81,8 @@ impl RegisterDefinition {
         }
         let mut latest_diagnosis: Option<Option<Date>> = None;
         for condition in conditions {
-            if condition.status == ConditionStatus::EnteredInError || !self.diagnosis.contains(&condition.concept.code) {
+            if condition.status == ConditionStatus::EnteredInError || !self.diagnosis.contains(&condition.concept.code)
+            {
                 continue;
             }
             let effective = condition.effective_date();

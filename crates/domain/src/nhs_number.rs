@@ -76,11 +76,7 @@ impl fmt::Display for NhsNumber {
 }
 
 fn check_digit(first_nine: &[u8; 9]) -> Result<u32, NhsNumberError> {
-    let sum: u32 = first_nine
-        .iter()
-        .zip((2..=10).rev())
-        .map(|(digit, weight)| u32::from(digit - b'0') * weight)
-        .sum();
+    let sum: u32 = first_nine.iter().zip((2..=10).rev()).map(|(digit, weight)| u32::from(digit - b'0') * weight).sum();
     match 11 - (sum % 11) {
         11 => Ok(0),
         10 => Err(NhsNumberError::NeverIssued),

@@ -321,9 +321,7 @@ pub fn is_unscheduled_gp_contact(encounter: &Encounter, is_planned_kind: impl Fn
     }
     let planned = encounter.planned.unwrap_or(false)
         || encounter.kind.as_ref().is_some_and(&is_planned_kind)
-        || encounter
-            .booked_at
-            .is_some_and(|booked| (encounter.start - booked) >= time::Duration::days(2));
+        || encounter.booked_at.is_some_and(|booked| (encounter.start - booked) >= time::Duration::days(2));
     !planned
 }
 

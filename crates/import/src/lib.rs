@@ -58,11 +58,30 @@ pub enum SubjectRef {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     Organisation(Organisation),
-    Patient { key: SourceKey, patient: Patient },
-    Condition { key: SourceKey, subject: SubjectRef, condition: Condition },
-    Observation { key: SourceKey, subject: SubjectRef, observation: Observation },
-    Medication { key: SourceKey, subject: SubjectRef, medication: Medication },
-    Encounter { key: SourceKey, subject: SubjectRef, encounter: Encounter },
+    Patient {
+        key: SourceKey,
+        patient: Patient,
+    },
+    Condition {
+        key: SourceKey,
+        subject: SubjectRef,
+        condition: Condition,
+    },
+    Observation {
+        key: SourceKey,
+        subject: SubjectRef,
+        observation: Observation,
+    },
+    Medication {
+        key: SourceKey,
+        subject: SubjectRef,
+        medication: Medication,
+    },
+    Encounter {
+        key: SourceKey,
+        subject: SubjectRef,
+        encounter: Encounter,
+    },
     /// A result whose code could raise a red flag but whose value could not be read (unknown unit,
     /// implausible value, malformed). It is kept, visibly, for a clinician to look at.
     UnreadableResult {
