@@ -1,1 +1,46 @@
-//! placeholder
+//! Concord's use cases, between the entry points (web, command line) and storage.
+//!
+//! Architecture invariants:
+//! - Every use case that reads an identifiable record writes an audit event for it; every change
+//!   is audited by the store in the same transaction as the change.
+//! - Authorisation is checked here (by [`concord_domain::access::Permission`]), not only in the web layer,
+//!   so every entry point gets the same rules.
+//! - No HTTP, HTML or command-line concerns: callers translate [`AppError`] for their users.
+
+pub mod auth;
+pub mod demo;
+pub mod import;
+pub mod record;
+pub mod registers;
+
+use concord_codelists::Catalogue;
+use concord_store::{Store, StoreError};
+
+/// The application: storage plus the clinical catalogue.
+#[derive(Clone)]
+pub struct Concord {
+    pub store: Store,
+    pub catalogue: &'static Catalogue,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("not allowed: {0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl Concord {
+    /// Opens the database at `url` (migrating it) with the catalogue compiled into this build.
+    pub async fn open(url: &str) -> Result<Self, AppError> {
+        let catalogue = Catalogue::shared().map_err(|error| AppError::Invalid(format!("clinical catalogue: {error}")))?;
+        Ok(Self { store: Store::open(url).await?, catalogue })
+    }
+}

@@ -1,1 +1,490 @@
-fn main() {}
+//! `concord`: the command line. Parses arguments, wires the store into the application and the
+//! web server, and turns results into output and exit codes. No business rules live here.
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use concord_app::Concord;
+use concord_app::import::{ImportOptions, ImportProgress, ImportReport};
+use concord_domain::access::StaffRole;
+use concord_domain::audit::Actor;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use time::{Date, OffsetDateTime};
+
+#[derive(Parser)]
+#[command(name = "concord", version, about = "Personalised care and support planning for long-term conditions")]
+struct Cli {
+    /// Database URL: sqlite://PATH (embedded, the default) or postgres://USER@HOST:PORT/NAME.
+    #[arg(long, env = "CONCORD_DATABASE_URL", default_value = "sqlite://concord.db")]
+    database: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web application.
+    Serve(ServeArgs),
+    /// Create a synthetic demo practice (if the database is empty) with a demo account per role, then serve it.
+    Demo(DemoArgs),
+    /// Import GP record extracts: FHIR R4 Bundles (.json), Bulk Data NDJSON (.ndjson), Concord CSV (.csv), files or folders.
+    Import(ImportArgs),
+    /// Write a synthetic population in the import formats.
+    Generate(GenerateArgs),
+    /// Reports, as JSON (schemas in schemas/).
+    Report {
+        #[command(subcommand)]
+        report: ReportCommand,
+    },
+    /// Bring the database schema up to date.
+    Migrate,
+    /// Manage staff accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// The nhsuk-frontend dist/nhsuk folder (installed by `make assets`).
+    #[arg(long, env = "CONCORD_ASSETS", default_value = "assets/node_modules/nhsuk-frontend/dist/nhsuk")]
+    assets: PathBuf,
+    /// Mark cookies Secure (set when served over HTTPS, e.g. behind a TLS proxy).
+    #[arg(long, env = "CONCORD_SECURE_COOKIES")]
+    secure_cookies: bool,
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// Only create and seed the database; do not serve.
+    #[arg(long)]
+    no_serve: bool,
+    /// Size of the synthetic practice.
+    #[arg(long, default_value_t = 5000)]
+    patients: u64,
+    #[arg(long, default_value_t = 1)]
+    practices: u32,
+    #[arg(long, default_value_t = 20261123)]
+    seed: u64,
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// Files or folders to import.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The extract's date (YYYY-MM-DD), used as "as at" for medication lists that carry none. Default: today.
+    #[arg(long)]
+    extract_date: Option<String>,
+    /// Name of the system the extract came from (recorded with each result).
+    #[arg(long, default_value = "gp-extract")]
+    source_system: String,
+    /// Where to write the rejects report (NDJSON). Default: concord-rejects-<run>.ndjson when anything is rejected.
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+    /// The extract is synthetic test data (otherwise the database is marked as holding real records).
+    #[arg(long)]
+    synthetic: bool,
+    /// Print the summary as JSON.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(clap::Args)]
+struct GenerateArgs {
+    #[arg(long)]
+    patients: u64,
+    #[arg(long, default_value_t = 1)]
+    practices: u32,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long)]
+    out: PathBuf,
+    /// ndjson (FHIR Bulk Data, compact; for large runs) or bundles (one FHIR collection Bundle per patient).
+    #[arg(long, value_enum, default_value_t = GenerateFormat::Ndjson)]
+    format: GenerateFormat,
+    /// The date the population is generated "as at" (YYYY-MM-DD). Default: today.
+    #[arg(long)]
+    today: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GenerateFormat {
+    Ndjson,
+    Bundles,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Json,
+    Text,
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Patient counts per long-term condition register.
+    Registers {
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Count as at this date (YYYY-MM-DD). Default: today.
+        #[arg(long)]
+        on: Option<String>,
+        /// Only this practice (ODS code).
+        #[arg(long)]
+        practice: Option<String>,
+    },
+    /// Organisations with their ODS codes and kinds.
+    Organisations {
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+    },
+    /// The audit trail, newest first.
+    Audit {
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a staff account; the password is read from standard input (one line).
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+        /// hca, nurse, gp, pharmacist, care_coordinator, practice_admin, privacy_officer, commissioner, system_admin
+        #[arg(long)]
+        role: String,
+        /// ODS code of the staff member's organisation.
+        #[arg(long)]
+        organisation: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CONCORD_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn today() -> Date {
+    OffsetDateTime::now_utc().date()
+}
+
+fn parse_date(text: &str, what: &str) -> anyhow::Result<Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(text, &format).with_context(|| format!("{what} {text:?} is not a date in YYYY-MM-DD form"))
+}
+
+async fn open(database: &str) -> anyhow::Result<Concord> {
+    Concord::open(database).await.with_context(|| format!("opening database {}", redact(database)))
+}
+
+/// Database URLs can carry passwords: show only the scheme and location.
+fn redact(url: &str) -> String {
+    match url.split_once('@') {
+        Some((credentials, rest)) => {
+            let scheme = credentials.split("://").next().unwrap_or("");
+            format!("{scheme}://…@{rest}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => {
+            let concord = open(&cli.database).await?;
+            serve(concord, &args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => demo(&cli.database, args).await,
+        Command::Import(args) => import(&cli.database, args).await,
+        Command::Generate(args) => {
+            let today = args.today.as_deref().map(|text| parse_date(text, "--today")).transpose()?.unwrap_or_else(today);
+            let options = concord_synth::GenerateOptions {
+                patients: args.patients,
+                practices: args.practices,
+                seed: args.seed,
+                format: match args.format {
+                    GenerateFormat::Ndjson => concord_synth::OutputFormat::Ndjson,
+                    GenerateFormat::Bundles => concord_synth::OutputFormat::Bundles,
+                },
+                today,
+            };
+            let out = args.out.clone();
+            let started = std::time::Instant::now();
+            let summary = tokio::task::spawn_blocking(move || concord_synth::generate(&options, &out)).await??;
+            eprintln!(
+                "generated {} patients into {} in {:.1}s",
+                summary.patients,
+                args.out.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { report } => {
+            let concord = open(&cli.database).await?;
+            report_command(&concord, report).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            open(&cli.database).await?;
+            eprintln!("database is up to date");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User { command: UserCommand::Create { username, name, role, organisation } } => {
+            let role = StaffRole::parse(&role).with_context(|| format!("unknown role {role:?}"))?;
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password).context("reading the password from standard input")?;
+            let concord = open(&cli.database).await?;
+            concord
+                .create_staff_user(&username, &name, role, organisation.as_deref(), password.trim_end_matches(['\n', '\r']), false)
+                .await?;
+            eprintln!("created {} ({})", username, role.title());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(concord: Concord, args: &ServeArgs) -> anyhow::Result<()> {
+    let address: SocketAddr = args.listen.parse().with_context(|| format!("--listen {:?} is not HOST:PORT", args.listen))?;
+    if !args.assets.join("nhsuk-frontend.min.css").exists() {
+        bail!(
+            "the NHS.UK frontend assets are not at {} (run `make assets`, or pass --assets)",
+            args.assets.display()
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("listening on {address}"))?;
+    let bound = listener.local_addr()?;
+    println!("listening on http://{bound}");
+    std::io::stdout().flush()?;
+    let config = concord_web::WebConfig { assets_dir: args.assets.clone(), secure_cookies: args.secure_cookies };
+    concord_web::serve(concord, config, listener).await?;
+    Ok(())
+}
+
+fn progress_bar(label: &str) -> ProgressBar {
+    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(0) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(label.to_owned());
+    bar
+}
+
+fn on_progress(bar: &ProgressBar) -> impl FnMut(ImportProgress) + '_ {
+    move |progress| {
+        bar.set_length(progress.bytes_total);
+        bar.set_position(progress.bytes_read);
+    }
+}
+
+async fn demo(database: &str, args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let concord = open(database).await?;
+    if concord.holds_real_records().await? {
+        bail!("this database holds real records: the demo is never set up in it (use another --database)");
+    }
+    if concord.store.patient_count().await? == 0 {
+        let work_dir = std::env::temp_dir().join(format!("concord-demo-{}", std::process::id()));
+        std::fs::create_dir_all(&work_dir)?;
+        eprintln!("creating a synthetic practice of {} patients…", args.patients);
+        let bar = progress_bar("importing");
+        let report = concord
+            .seed_synthetic_population(args.patients, args.practices, args.seed, today(), &work_dir, on_progress(&bar))
+            .await;
+        bar.finish_and_clear();
+        let _ = std::fs::remove_dir_all(&work_dir);
+        print_import_summary(&report?, Format::Text);
+    } else if concord.store.fact("synthetic").await?.as_deref() != Some("yes") {
+        bail!("this database already has patients that were not created by the demo; use another --database");
+    }
+    let practice = concord
+        .store
+        .organisations()
+        .await?
+        .into_iter()
+        .find(|(_, _, kind, _)| kind == "practice")
+        .map(|(code, _, _, _)| code);
+    let accounts = concord.ensure_demo_accounts(practice.as_deref()).await?;
+    println!("Demo accounts (all data is synthetic), password: {}", concord_app::demo::DEMO_PASSWORD);
+    for account in &accounts {
+        println!("  {:<28} {}", account.username, account.role.title());
+    }
+    if !args.no_serve {
+        serve(concord, &args.serve).await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import(database: &str, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let concord = open(database).await?;
+    let extract_date =
+        args.extract_date.as_deref().map(|text| parse_date(text, "--extract-date")).transpose()?.unwrap_or_else(today);
+    let bar = progress_bar("importing");
+    let report = concord
+        .import(
+            ImportOptions {
+                paths: args.paths.clone(),
+                extract_date,
+                source_system: args.source_system.clone(),
+                synthetic: args.synthetic,
+                actor: Actor::System(format!("concord import ({})", args.source_system)),
+            },
+            on_progress(&bar),
+        )
+        .await;
+    bar.finish_and_clear();
+    let report = report?;
+    if !report.rejected.is_empty() {
+        let path = args.rejects.clone().unwrap_or_else(|| PathBuf::from(format!("concord-rejects-{}.ndjson", report.run_id)));
+        write_rejects(&report, &path)?;
+        eprintln!("{} record(s) rejected: see {}", report.rejected.len(), path.display());
+    }
+    print_import_summary(&report, args.format);
+    // Non-zero when anything was rejected, so scripts notice.
+    Ok(if report.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+fn write_rejects(report: &ImportReport, path: &PathBuf) -> anyhow::Result<()> {
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("writing the rejects report {}", path.display()))?,
+    );
+    for rejected in &report.rejected {
+        let line = json!({
+            "location": rejected.location,
+            "resource_type": rejected.resource_type,
+            "source_key": rejected.source_key,
+            "reason": rejected.reason,
+            "red_flag": rejected.red_flag.as_ref().map(|concept| json!({
+                "system": concept.code.system.uri(),
+                "code": concept.code.code,
+                "term": concept.term,
+            })),
+        });
+        writeln!(file, "{line}")?;
+    }
+    file.flush()?;
+    Ok(())
+}
+
+fn print_import_summary(report: &ImportReport, format: Format) {
+    let changed = &report.changed;
+    let summary = json!({
+        "run_id": report.run_id,
+        "read": report.read,
+        "changed": {
+            "organisations": changed.organisations,
+            "patients": changed.patients,
+            "conditions": changed.conditions,
+            "observations": changed.observations,
+            "medications": changed.medications,
+            "encounters": changed.encounters,
+        },
+        "unreadable_results": report.unreadable_results,
+        "rejected": report.rejected.len(),
+        "red_flag_rejections": report.rejected.iter().filter(|rejected| rejected.red_flag.is_some()).count(),
+        "skipped": report.skipped,
+    });
+    match format {
+        Format::Json => println!("{summary}"),
+        Format::Text => {
+            let read: u64 = report.read.values().sum();
+            let skipped: u64 = report.skipped.values().sum();
+            println!("Import {}", report.run_id);
+            println!("  read       {read} records ({})", join_counts(&report.read));
+            println!(
+                "  changed    {} patients, {} conditions, {} observations, {} medications, {} encounters, {} organisations",
+                changed.patients, changed.conditions, changed.observations, changed.medications, changed.encounters, changed.organisations
+            );
+            println!("  unreadable {} results kept for a clinician to check", report.unreadable_results);
+            println!("  rejected   {}", report.rejected.len());
+            println!("  skipped    {skipped} resources Concord does not use ({})", join_counts(&report.skipped));
+        }
+    }
+}
+
+fn join_counts(counts: &std::collections::BTreeMap<String, u64>) -> String {
+    counts.iter().map(|(name, count)| format!("{name} {count}")).collect::<Vec<_>>().join(", ")
+}
+
+async fn report_command(concord: &Concord, report: ReportCommand) -> anyhow::Result<()> {
+    let output: Value = match report {
+        ReportCommand::Registers { format, on, practice } => {
+            let on = on.as_deref().map(|text| parse_date(text, "--on")).transpose()?.unwrap_or_else(today);
+            let counts = concord.register_counts(on, practice.as_deref()).await?;
+            if format == Format::Text {
+                for (register, count) in &counts.counts {
+                    println!("{register:<22} {count}");
+                }
+                return Ok(());
+            }
+            json!(counts.counts)
+        }
+        ReportCommand::Organisations { format } => {
+            let organisations = concord.store.organisations().await?;
+            if format == Format::Text {
+                for (code, name, kind, parent) in &organisations {
+                    println!("{code:<10} {kind:<9} {name} {}", parent.as_deref().unwrap_or(""));
+                }
+                return Ok(());
+            }
+            json!(organisations
+                .into_iter()
+                .map(|(ods_code, name, kind, parent)| json!({"ods_code": ods_code, "name": name, "kind": kind, "parent_ods_code": parent}))
+                .collect::<Vec<_>>())
+        }
+        ReportCommand::Audit { format, limit } => {
+            let events = concord
+                .store
+                .audit_events(&concord_store::AuditFilter { limit: Some(limit), ..Default::default() })
+                .await?;
+            if format == Format::Text {
+                for event in &events {
+                    println!("{} {} {} {} {}", event.at, event.actor, event.action, event.entity, event.detail);
+                }
+                return Ok(());
+            }
+            json!(events
+                .into_iter()
+                .map(|event| json!({
+                    "id": event.id, "at": event.at, "actor": event.actor, "actor_role": event.actor_role,
+                    "organisation": event.organisation, "patient_id": event.patient_id, "action": event.action,
+                    "entity": event.entity, "detail": event.detail, "request_id": event.request_id,
+                }))
+                .collect::<Vec<_>>())
+        }
+    };
+    println!("{output}");
+    Ok(())
+}
