@@ -18,7 +18,8 @@ fn main() {
         .collect();
     files.sort();
 
-    let mut generated = String::from("/// Every `data/codelists/*.csv` file: (file name, text), sorted by file name.\n");
+    let mut generated =
+        String::from("/// Every `data/codelists/*.csv` file: (file name, text), sorted by file name.\n");
     generated.push_str("pub(crate) const CODELIST_FILES: &[(&str, &str)] = &[\n");
     for path in &files {
         let name = file_name(path);

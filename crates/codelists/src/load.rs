@@ -76,13 +76,15 @@ fn metadata(file: &str, text: &str) -> Result<HashMap<String, (String, u64)>, Ca
     Ok(entries)
 }
 
-/// A CSV reader that skips `#` lines, checks the header, and yields records with their line.
-fn records<'t>(
-    file: &str,
-    text: &'t str,
-    required: &[&str],
-    optional: &[&str],
-) -> Result<(Vec<String>, Vec<(u64, StringRecord)>), CatalogueError> {
+/// A file's CSV part: its header columns and each record with the line it starts on.
+struct Table {
+    columns: Vec<String>,
+    rows: Vec<(u64, StringRecord)>,
+}
+
+/// Reads the CSV part of a file, skipping `#` lines, and checks the header: the `required`
+/// columns in order, then only columns from `optional`.
+fn records(file: &str, text: &str, required: &[&str], optional: &[&str]) -> Result<Table, CatalogueError> {
     let mut reader = csv::ReaderBuilder::new().comment(Some(b'#')).flexible(false).from_reader(text.as_bytes());
     let header = reader.headers().map_err(|error| csv_error(file, &error))?.clone();
     let columns: Vec<String> = header.iter().map(|column| column.trim().to_owned()).collect();
@@ -104,7 +106,7 @@ fn records<'t>(
         let line = record.position().map_or(0, |position| position.line());
         rows.push((line, record));
     }
-    Ok((columns, rows))
+    Ok(Table { columns, rows })
 }
 
 fn csv_error(file: &str, error: &csv::Error) -> CatalogueError {
@@ -112,7 +114,7 @@ fn csv_error(file: &str, error: &csv::Error) -> CatalogueError {
     invalid(file, line, format!("malformed CSV: {error}"))
 }
 
-fn field<'r>(record: &'r StringRecord, index: usize) -> &'r str {
+fn field(record: &StringRecord, index: usize) -> &str {
     record.get(index).unwrap_or("").trim()
 }
 
@@ -133,7 +135,7 @@ fn codelist(file_name: &str, text: &str) -> Result<ParsedCodelist, CatalogueErro
     }
     let mut codelist = Codelist::new(id, required_meta("version")?, required_meta("source")?);
 
-    let (columns, rows) = records(&file, text, &["system", "code", "term"], &["value"])?;
+    let Table { columns, rows } = records(&file, text, &["system", "code", "term"], &["value"])?;
     let has_value = columns.len() == 4;
     let mut implied_values = Vec::new();
     for (line, record) in rows {
@@ -182,12 +184,10 @@ fn code(file: &str, line: u64, system: &str, code: &str) -> Result<Code, Catalog
 
 fn number(file: &str, line: u64, column: &str, text: &str) -> Result<f64, CatalogueError> {
     let parsed = match text.split_once('/') {
-        Some((numerator, denominator)) => {
-            match (numerator.trim().parse::<f64>(), denominator.trim().parse::<f64>()) {
-                (Ok(numerator), Ok(denominator)) if denominator != 0.0 => Some(numerator / denominator),
-                _ => None,
-            }
-        }
+        Some((numerator, denominator)) => match (numerator.trim().parse::<f64>(), denominator.trim().parse::<f64>()) {
+            (Ok(numerator), Ok(denominator)) if denominator != 0.0 => Some(numerator / denominator),
+            _ => None,
+        },
         None => text.parse::<f64>().ok(),
     };
     match parsed {
@@ -205,7 +205,13 @@ fn listed<'c>(
     codelists.get(id).ok_or_else(|| invalid(file, line, format!("codelist `{id}` does not exist in {CODELIST_DIR}")))
 }
 
-fn required_text<'r>(file: &str, line: u64, record: &'r StringRecord, index: usize, column: &str) -> Result<&'r str, CatalogueError> {
+fn required_text<'r>(
+    file: &str,
+    line: u64,
+    record: &'r StringRecord,
+    index: usize,
+    column: &str,
+) -> Result<&'r str, CatalogueError> {
     let text = field(record, index);
     if text.is_empty() {
         return Err(invalid(file, line, format!("{column} is empty")));
@@ -220,9 +226,17 @@ fn registers(
     codelists: &HashMap<String, Codelist>,
 ) -> Result<(Vec<RegisterDefinition>, RegisterNotes), CatalogueError> {
     let file = REGISTERS_FILE;
-    let columns =
-        ["id", "name", "diagnosis_codelist", "resolved_codelist", "minimum_age", "diagnosed_on_or_after", "source", "note"];
-    let (_, rows) = records(file, text, &columns, &[])?;
+    let columns = [
+        "id",
+        "name",
+        "diagnosis_codelist",
+        "resolved_codelist",
+        "minimum_age",
+        "diagnosed_on_or_after",
+        "source",
+        "note",
+    ];
+    let Table { rows, .. } = records(file, text, &columns, &[])?;
     let mut registers: Vec<RegisterDefinition> = Vec::new();
     let mut notes = HashMap::new();
     for (line, record) in rows {
@@ -290,7 +304,7 @@ fn observables(text: &str, codelists: &HashMap<String, Codelist>) -> Result<Vec<
         "red_flag_capable",
         "source",
     ];
-    let (_, rows) = records(file, text, &columns, &[])?;
+    let Table { rows, .. } = records(file, text, &columns, &[])?;
     let mut observables: Vec<ObservableDefinition> = Vec::new();
     for (line, record) in rows {
         let id = required_text(file, line, &record, 0, "id")?;
@@ -344,7 +358,7 @@ fn observables(text: &str, codelists: &HashMap<String, Codelist>) -> Result<Vec<
 
 fn unit_conversions(text: &str, observables: &mut [ObservableDefinition]) -> Result<(), CatalogueError> {
     let file = CONVERSIONS_FILE;
-    let (_, rows) = records(file, text, &["observable", "unit", "scale", "offset", "source"], &[])?;
+    let Table { rows, .. } = records(file, text, &["observable", "unit", "scale", "offset", "source"], &[])?;
     let mut seen = HashSet::new();
     for (line, record) in rows {
         let id = required_text(file, line, &record, 0, "observable")?;

@@ -89,10 +89,10 @@ impl RegisterDefinition {
             if effective.is_some_and(|date| date > on) {
                 continue;
             }
-            if let (Some(earliest), Some(date)) = (self.diagnosed_on_or_after, effective) {
-                if date < earliest {
-                    continue;
-                }
+            if let (Some(earliest), Some(date)) = (self.diagnosed_on_or_after, effective)
+                && date < earliest
+            {
+                continue;
             }
             let resolved_by_now = condition.status == ConditionStatus::Resolved
                 && condition.resolved.is_none_or(|resolved| resolved <= on);
@@ -173,16 +173,16 @@ impl ObservableDefinition {
                 expected: expected.join(", "),
             });
         };
-        if let Some((low, high)) = self.plausible_range {
-            if !(low..=high).contains(&converted) {
-                return Err(ValueError::Implausible {
-                    observable: self.id.clone(),
-                    value: converted,
-                    unit: canonical.as_str().to_owned(),
-                    low,
-                    high,
-                });
-            }
+        if let Some((low, high)) = self.plausible_range
+            && !(low..=high).contains(&converted)
+        {
+            return Err(ValueError::Implausible {
+                observable: self.id.clone(),
+                value: converted,
+                unit: canonical.as_str().to_owned(),
+                low,
+                high,
+            });
         }
         Ok((converted, canonical.clone(), changed))
     }

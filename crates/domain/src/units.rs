@@ -51,6 +51,9 @@ pub fn normalise_unit(written: &str) -> Option<Ucum> {
         "%" | "percent" | "%(dcct)" | "%{hba1c}" | "%hb" => "%",
         "mm[hg]" | "mmhg" | "mmofhg" | "mm(hg)" => "mm[Hg]",
         "mmol/l" | "mmol/litre" | "mmol/liter" => "mmol/L",
+        // Milliequivalents per litre: for monovalent ions (potassium, sodium) numerically mmol/L;
+        // kept as its own unit so only observables that list the conversion accept it.
+        "meq/l" | "meq/litre" => "meq/L",
         "umol/l" | "umol/litre" | "micromol/l" => "umol/L",
         "mg/dl" => "mg/dL",
         "g/l" => "g/L",
@@ -58,9 +61,12 @@ pub fn normalise_unit(written: &str) -> Option<Ucum> {
         "mg/g" => "mg/g",
         "kg/m2" | "kg/(m2)" | "kg/m.m" => "kg/m2",
         "kg" | "kilogram" | "kilograms" => "kg",
+        "g" | "gram" | "grams" => "g",
+        "[lb_av]" | "lb" | "lbs" | "pound" | "pounds" => "[lb_av]",
+        "[in_i]" | "in" | "inch" | "inches" => "[in_i]",
         "cm" | "centimetre" | "centimeter" => "cm",
         "m" | "metre" | "meter" => "m",
-        "ml/min/{1.73_m2}" | "ml/min/1.73m2" | "ml/min/1.73_m2" | "ml/min/{1.73m2}" | "ml/min/1.73m2bsa" | "ml/min" => {
+        "ml/min/{1.73_m2}" | "ml/min/1.73m2" | "ml/min/1.73_m2" | "ml/min/{1.73m2}" | "ml/min/1.73m2bsa" => {
             "mL/min/{1.73_m2}"
         }
         "l" | "litre" | "liter" | "litres" => "L",
