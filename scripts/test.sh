@@ -38,9 +38,14 @@ echo "storage tests will also run on $CONCORD_TEST_POSTGRES_URL"
 stage "rust tests"
 cargo nextest run --workspace --no-fail-fast --failure-output final
 
-stage "browser tests"
+stage "synthea bundles"
+scripts/synthea.sh
+
+stage "browser and command-line tests"
 cargo build -p concord-cli
 export CONCORD_BIN=$CARGO_TARGET_DIR/debug/concord
+psql "$CONCORD_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS concord_e2e_synthea" -c "CREATE DATABASE concord_e2e_synthea"
+export CONCORD_E2E_POSTGRES_URL=${CONCORD_TEST_POSTGRES_URL%/*}/concord_e2e_synthea
 (cd e2e && node --test --test-concurrency=1 tests/*.test.mjs)
 
 stage "finished"

@@ -5,7 +5,8 @@
 //! NHS login) and clinicians outside the practice (later NHS smartcard/CIS2) will establish a
 //! different kind of principal through their own routes, not through staff accounts.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -61,11 +62,9 @@ pub fn token_digest(token: &str) -> String {
 /// Hashes a password with Argon2id (the argon2 crate's defaults: m=19 MiB, t=2, p=1, the OWASP
 /// minimum) into a PHC string, so parameters can be raised later and old hashes still verify.
 pub fn hash_password(password: &str) -> Result<String, AppError> {
-    let mut salt_bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut salt_bytes);
-    let salt = SaltString::encode_b64(&salt_bytes).map_err(|error| AppError::Invalid(error.to_string()))?;
+    // A 16-byte random salt is drawn from the operating system by the argon2 crate.
     Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
+        .hash_password(password.as_bytes())
         .map(|hash| hash.to_string())
         .map_err(|error| AppError::Invalid(format!("could not hash password: {error}")))
 }

@@ -66,6 +66,7 @@ impl Concord {
                 extract_date: today,
                 source_system: "concord-synthetic".into(),
                 synthetic: true,
+                default_practice: None,
                 actor: Actor::System("concord demo".into()),
             },
             on_progress,

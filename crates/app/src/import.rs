@@ -29,6 +29,9 @@ pub struct ImportOptions {
     pub source_system: String,
     /// The extract is synthetic (generated); otherwise the database is marked as holding real records.
     pub synthetic: bool,
+    /// The practice whose list this extract is, for patients the extract gives no registration
+    /// (FHIR exports from outside the NHS, e.g. US Core, carry none). Registered from an unknown date.
+    pub default_practice: Option<concord_domain::OdsCode>,
     pub actor: Actor,
 }
 
@@ -183,7 +186,7 @@ impl Concord {
         while let Some(event) = receiver.recv().await {
             match event {
                 ReadEvent::Item(location, item) => {
-                    self.add_item(&mut batch, &mut report, location, item);
+                    self.add_item(&mut batch, &mut report, location, item, options.default_practice.as_ref());
                     if batch.len() >= BATCH_RECORDS {
                         self.flush(&mut writer, &mut batch, &mut report).await?;
                         on_progress(ImportProgress { bytes_read, bytes_total, records_written: report.changed.total() });
@@ -245,13 +248,27 @@ impl Concord {
         Ok(report)
     }
 
-    fn add_item(&self, batch: &mut Batch, report: &mut ImportReport, location: String, item: Item) {
+    fn add_item(
+        &self,
+        batch: &mut Batch,
+        report: &mut ImportReport,
+        location: String,
+        item: Item,
+        default_practice: Option<&concord_domain::OdsCode>,
+    ) {
         let (kind, entry): (&'static str, Option<(PatientRef, String, ClinicalRecord)>) = match item {
             Item::Organisation(organisation) => {
                 batch.organisations.push(organisation);
                 ("Organization", None)
             }
-            Item::Patient { key, patient } => {
+            Item::Patient { key, mut patient } => {
+                if let (None, Some(practice)) = (&patient.registration, default_practice) {
+                    patient.registration = Some(concord_domain::patient::Registration {
+                        practice: practice.clone(),
+                        start: None,
+                        end: None,
+                    });
+                }
                 batch.patients.push((key.0, patient));
                 batch.patient_locations.push(location.clone());
                 ("Patient", None)

@@ -37,7 +37,10 @@ pub struct CodeableConcept {
 impl CodeableConcept {
     /// The first code given in `system`.
     pub fn code_in(&self, system: &str) -> Option<&str> {
-        self.coding.iter().find(|coding| coding.system.as_deref() == Some(system)).and_then(|coding| coding.code.as_deref())
+        self.coding
+            .iter()
+            .find(|coding| coding.system.as_deref() == Some(system))
+            .and_then(|coding| coding.code.as_deref())
     }
 
     /// Any coding's code, whatever its system.

@@ -58,7 +58,12 @@ impl JsonError {
 }
 
 /// Parses `text` as `T`, naming the path of the element at fault when the shape is wrong.
+/// Tracking the path costs time on every element, so it is done only to explain a failure.
 pub fn from_json<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, JsonError> {
+    serde_json::from_str(text).or_else(|_| from_json_tracking_path(text))
+}
+
+fn from_json_tracking_path<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, JsonError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let mut track = serde_path_to_error::Track::new();
     let value = T::deserialize(serde_path_to_error::Deserializer::new(&mut deserializer, &mut track))
@@ -140,8 +145,8 @@ mod tests {
 
     #[test]
     fn the_header_is_read_whatever_the_key_order() {
-        let header = peek_header(r#"{"id":"1","meta":{"x":[1,{"id":"no"}]},"resourceType":"Patient","birthDate":"#)
-            .unwrap();
+        let header =
+            peek_header(r#"{"id":"1","meta":{"x":[1,{"id":"no"}]},"resourceType":"Patient","birthDate":"#).unwrap();
         assert_eq!(header, ResourceHeader { resource_type: Some("Patient".into()), id: Some("1".into()) });
         let header = peek_header(r#"{"resourceType":"Claim"}"#).unwrap();
         assert_eq!(header.resource_type.as_deref(), Some("Claim"));
@@ -149,7 +154,10 @@ mod tests {
         assert_eq!(peek_header("[1]").unwrap_err().kind, JsonErrorKind::Data);
         assert_eq!(peek_header(r#"{"resourceType":"#).unwrap_err().kind, JsonErrorKind::Truncated);
         assert_eq!(peek_header("hello").unwrap_err().kind, JsonErrorKind::Syntax);
-        assert_eq!(peek_header(r#"{"resourceType":"Pat\u0069ent","id":"x"}"#).unwrap().resource_type.unwrap(), "Patient");
+        assert_eq!(
+            peek_header(r#"{"resourceType":"Pat\u0069ent","id":"x"}"#).unwrap().resource_type.unwrap(),
+            "Patient"
+        );
     }
 
     #[test]

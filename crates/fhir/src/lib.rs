@@ -55,7 +55,9 @@ pub enum Resource {
 pub enum Parsed {
     Resource(Box<Resource>),
     /// A well-formed resource of a type this crate does not model (e.g. `Claim`).
-    Unmodelled { resource_type: String },
+    Unmodelled {
+        resource_type: String,
+    },
 }
 
 impl Resource {

@@ -220,9 +220,11 @@ pub struct FhirInstant(pub OffsetDateTime);
 
 impl FhirInstant {
     pub fn parse(text: &str) -> Result<Self, DateTimeError> {
-        parse_moment(text)
-            .map(Self)
-            .ok_or_else(|| DateTimeError { text: text.to_owned(), kind: "instant", expected: INSTANT_FORMS })
+        parse_moment(text).map(Self).ok_or_else(|| DateTimeError {
+            text: text.to_owned(),
+            kind: "instant",
+            expected: INSTANT_FORMS,
+        })
     }
 }
 
@@ -300,7 +302,7 @@ fn parse_time(bytes: &[u8]) -> Option<(Time, &[u8])> {
 fn parse_offset(bytes: &[u8]) -> Option<UtcOffset> {
     match bytes {
         b"Z" => Some(UtcOffset::UTC),
-        [sign @ (b'+' | b'-'), hours @ .., ] if hours.len() == 5 && hours[2] == b':' => {
+        [sign @ (b'+' | b'-'), hours @ ..] if hours.len() == 5 && hours[2] == b':' => {
             let hours_value = i8::try_from(digits_value(&hours[0..2])?).ok().filter(|hours| *hours <= 14)?;
             let minutes_value = i8::try_from(digits_value(&hours[3..5])?).ok().filter(|minutes| *minutes <= 59)?;
             let direction = if *sign == b'-' { -1 } else { 1 };

@@ -91,7 +91,8 @@ mod tests {
         );
         assert_eq!(ReferenceTarget::parse("urn:uuid:5f1c"), Some(ReferenceTarget::Urn("urn:uuid:5f1c")));
         assert_eq!(ReferenceTarget::parse("#med1"), Some(ReferenceTarget::Contained("med1")));
-        let conditional = ReferenceTarget::parse("Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919").unwrap();
+        let conditional =
+            ReferenceTarget::parse("Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919").unwrap();
         assert_eq!(conditional.identifier_query(), Some(("https://fhir.nhs.uk/Id/nhs-number", "9434765919")));
         assert_eq!(ReferenceTarget::parse("patient/1"), None);
         assert_eq!(ReferenceTarget::parse(""), None);

@@ -154,7 +154,8 @@ impl Condition {
 
     /// When it abated: `abatementDateTime`, else the end (or, open-ended, the start) of `abatementPeriod`.
     pub fn abatement(&self) -> Option<FhirDateTime> {
-        self.abatement_date_time.or_else(|| self.abatement_period.as_ref().and_then(|period| period.end.or(period.start)))
+        self.abatement_date_time
+            .or_else(|| self.abatement_period.as_ref().and_then(|period| period.end.or(period.start)))
     }
 
     /// Whether any abatement is stated, dated or not.
@@ -369,6 +370,9 @@ pub struct Encounter {
     pub r#type: Vec<CodeableConcept>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_type: Option<CodeableConcept>,
+    /// v3 ActPriority: EL (elective, i.e. planned), EM (emergency), R (routine), ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<CodeableConcept>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Reference>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -24,6 +24,8 @@ pub const PATIENT_INTERPRETER_REQUIRED: &str = "http://hl7.org/fhir/StructureDef
 pub const UCUM: &str = "http://unitsofmeasure.org";
 /// HL7 v3 ActCode, the system of `Encounter.class` (AMB, VR, HH, EMER, IMP, ...).
 pub const V3_ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+/// HL7 v3 ActPriority, the system of `Encounter.priority` (EL elective, EM emergency, R routine, ...).
+pub const V3_ACT_PRIORITY: &str = "http://terminology.hl7.org/CodeSystem/v3-ActPriority";
 /// HL7 v2 table 0276, appointment reason codes (ROUTINE, WALKIN, CHECKUP, FOLLOWUP, EMERGENCY).
 pub const V2_APPOINTMENT_REASON: &str = "http://terminology.hl7.org/CodeSystem/v2-0276";
 /// BCP 47 language tags (`Patient.communication.language`).
@@ -43,7 +45,7 @@ pub const CONCORD_CONTACT_SETTING: &str = "urn:concord:contact-setting";
 /// Concord: the kind of clinician seen (`valueCode`: gp, nurse, hca, pharmacist, other, unknown).
 pub const CONCORD_CLINICIAN: &str = "urn:concord:clinician";
 /// Concord: preferred contact channel (`valueCode`: letter, email, sms, phone).
-pub const CONCORD_PREFERRED_CHANNEL: &str = "urn:concord:preferred-channel";
+pub const CONCORD_PREFERRED_CHANNEL: &str = "urn:concord:preferred-contact-channel";
 /// Concord: a communication or accessibility need, e.g. "large print" (`valueString`, repeating).
 pub const CONCORD_COMMUNICATION_NEED: &str = "urn:concord:communication-need";
 /// Concord: code system of organisation kinds (`region | pcn | practice | partner`) in `Organization.type`.

@@ -5,6 +5,7 @@
 //! medication and patient files, so that references to them resolve when the records that use
 //! them are read.
 
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -45,10 +46,11 @@ pub fn detect_format(path: &Path, head: &[u8]) -> Option<Format> {
 /// `.csv` files, skipping hidden entries), de-duplicated and in reading order.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ImportError> {
     let mut files = Vec::new();
+    let mut folders_seen = HashSet::new();
     for path in paths {
         let metadata = fs::metadata(path).map_err(|_| ImportError::NotFound(path.clone()))?;
         if metadata.is_dir() {
-            collect_folder(path, &mut files)?;
+            collect_folder(path, &mut files, &mut folders_seen)?;
         } else {
             files.push(path.clone());
         }
@@ -58,8 +60,13 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ImportError> {
     Ok(files)
 }
 
-fn collect_folder(folder: &Path, files: &mut Vec<PathBuf>) -> Result<(), ImportError> {
+/// Adds the extract files under `folder`. Each folder is listed once, so a symbolic link back to
+/// a parent cannot loop.
+fn collect_folder(folder: &Path, files: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>) -> Result<(), ImportError> {
     let unreadable = |source| ImportError::UnreadableFolder { path: folder.to_owned(), source };
+    if !seen.insert(fs::canonicalize(folder).map_err(unreadable)?) {
+        return Ok(());
+    }
     for entry in fs::read_dir(folder).map_err(unreadable)? {
         let path = entry.map_err(unreadable)?.path();
         let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
@@ -67,7 +74,7 @@ fn collect_folder(folder: &Path, files: &mut Vec<PathBuf>) -> Result<(), ImportE
             continue;
         }
         if path.is_dir() {
-            collect_folder(&path, files)?;
+            collect_folder(&path, files, seen)?;
         } else if has_extract_extension(&path) {
             files.push(path);
         }
@@ -134,6 +141,18 @@ mod tests {
                 "b/Observation.ndjson",
             ]
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_that_links_to_itself_is_listed_once() {
+        let root = std::env::temp_dir().join(format!("concord-import-loop-{}", std::process::id()));
+        fs::create_dir_all(root.join("inner")).unwrap();
+        fs::write(root.join("inner/Patient.ndjson"), "").unwrap();
+        let _ = std::os::unix::fs::symlink(&root, root.join("inner/back"));
+        let found = discover(std::slice::from_ref(&root)).unwrap();
+        fs::remove_dir_all(&root).unwrap();
+        assert_eq!(found, vec![root.join("inner/Patient.ndjson")]);
     }
 
     #[test]

@@ -7,6 +7,14 @@
 //!
 //! Architecture invariant: this crate reads files but writes nothing; persistence (idempotent
 //! upserts, audit) belongs to the application layer that consumes the [`Sink`].
+//!
+//! Reading invariants: every resource or row is delivered exactly once, as complete items (a blood
+//! pressure panel gives one per reading), a rejection, or a skip, never half of one; no input
+//! makes the reader panic; the delivery order depends only on the paths; the clock is never read.
+//!
+//! Layout: [`files`](discover) finds and orders the files; the reader streams FHIR JSON and NDJSON
+//! (`fhir_input`) and CSV (`csv_input`); [`map`] holds the pure mapping from FHIR resources (the
+//! `concord-fhir` wire model) to domain records, and the rule for results shared by both formats.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -18,8 +26,8 @@ use concord_domain::{CodedConcept, NhsNumber, Organisation};
 use time::{Date, OffsetDateTime};
 
 mod csv_input;
-mod files;
 mod fhir_input;
+mod files;
 mod local_time;
 pub mod map;
 mod reader;
@@ -118,12 +126,16 @@ pub struct Rejection {
     pub red_flag_concept: Option<CodedConcept>,
 }
 
-/// Receives what the reader finds, in file order. Within one Bundle, Patients are delivered before
-/// the records that refer to them; files whose name starts with `Patient` are read first.
+/// Receives what the reader finds, in file order. Within one Bundle, Organizations and then
+/// Patients are delivered before the records that refer to them; files whose name starts with
+/// `Organization` (or `organisation`) are read first, then `Medication` and `Patient` files.
 pub trait Sink {
     fn item(&mut self, location: &Location, item: Item);
     fn reject(&mut self, rejection: Rejection);
-    /// A resource type Concord does not use (e.g. `Claim`, `ExplanationOfBenefit`), counted and skipped.
+    /// Something read but not kept, counted under a label: a resource type Concord does not use
+    /// (e.g. `Claim`, `ExplanationOfBenefit`), `Observation (code not used)` for results on no
+    /// observable, `Organization (no ODS code)`, `Medication` (read only to name the medicines
+    /// that statements refer to), and the like.
     fn skipped(&mut self, resource_type: &str);
     /// Progress: bytes of input consumed so far, for a progress bar.
     fn progress(&mut self, _bytes_read: u64) {}
