@@ -113,6 +113,16 @@ impl Catalogue {
         self.codelists.get(id)
     }
 
+    /// Whether a code is on any register's diagnosis or resolved codelist. UK GP extracts often
+    /// record such codes as coded entries (FHIR Observations) rather than problems (Conditions):
+    /// e.g. "Diabetes resolved" or an electronic frailty index category. The importer keeps them as
+    /// conditions so that register rules see them.
+    pub fn is_register_code(&self, code: &Code) -> bool {
+        self.registers.iter().any(|register| {
+            register.diagnosis.contains(code) || register.resolved.as_ref().is_some_and(|resolved| resolved.contains(code))
+        })
+    }
+
     /// Whether a result with this code could raise a red flag (see `ObservableDefinition::red_flag_capable`).
     pub fn is_red_flag_capable(&self, code: &Code) -> bool {
         self.observable_for(code).is_some_and(|observable| observable.red_flag_capable)

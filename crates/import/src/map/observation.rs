@@ -7,7 +7,7 @@
 //! a red-flag concept when any part could raise one.
 
 use concord_domain::codelist::ObservableDefinition;
-use concord_domain::record::ObservationStatus;
+use concord_domain::record::{Condition, ConditionStatus, ObservationStatus};
 use concord_domain::{CodeSystem, CodedConcept};
 use concord_fhir::{CodeableConcept, ObservationValue};
 
@@ -66,7 +66,7 @@ pub fn map_observation(
         );
     }
     if parts.is_empty() {
-        return Ok(ObservationOutcome::NotUsed);
+        return register_entry(observation, key, context);
     }
     for part in &mut parts {
         let value = std::mem::replace(&mut part.value, ReadingValue::Absent(None));
@@ -104,6 +104,41 @@ pub fn map_observation(
         }
     }
     if refused.is_empty() { Ok(ObservationOutcome::Items(items)) } else { Err(refuse(refused.join("; "))) }
+}
+
+/// A coded entry whose code is on a register's codelist (a diagnosis, a "resolved" code, a frailty
+/// category) is kept as a condition dated by the entry, so register rules see it; anything else
+/// unused is skipped.
+fn register_entry(
+    observation: &concord_fhir::Observation,
+    key: &SourceKey,
+    context: &Context<'_>,
+) -> Result<ObservationOutcome, Refusal> {
+    let Some(concept) = observation
+        .code
+        .as_ref()
+        .and_then(|code| preferred_concept(code, &[CodeSystem::Snomed]))
+        .filter(|concept| context.catalogue.is_register_code(&concept.code))
+    else {
+        return Ok(ObservationOutcome::NotUsed);
+    };
+    let refuse = |reason: String| Refusal { reason, red_flag_concept: None };
+    let status = match observation.status.as_deref() {
+        Some("entered-in-error" | "cancelled") => ConditionStatus::EnteredInError,
+        _ => ConditionStatus::Active,
+    };
+    let subject = patient_subject(observation.subject.as_ref(), context).map_err(refuse)?;
+    let Some(effective) = observation.effective().map(|effective| effective.earliest_moment()) else {
+        return Err(refuse(format!("coded entry {} has no date, so its place in the record is unknown", concept.code)));
+    };
+    let condition = Condition {
+        concept,
+        onset: Some(effective.date()),
+        resolved: None,
+        status,
+        recorded: Some(effective.date()),
+    };
+    Ok(ObservationOutcome::Items(vec![Item::Condition { key: key.clone(), subject, condition }]))
 }
 
 /// The key suffix of a panel part: `systolic`/`diastolic` for blood pressure, else the observable id.
@@ -235,5 +270,68 @@ mod tests {
     fn codes_on_no_observable_are_not_used() {
         let json = r#"{"status":"final","subject":{"reference":"Patient/1"},"code":{"coding":[{"system":"http://loinc.org","code":"72514-3"}]},"valueInteger":2}"#;
         assert_eq!(map(json), Ok(ObservationOutcome::NotUsed));
+    }
+}
+
+#[cfg(test)]
+mod register_entry_tests {
+    use std::collections::HashMap;
+
+    use concord_codelists::Catalogue;
+    use concord_domain::Code;
+    use concord_domain::codelist::{Codelist, RegisterDefinition};
+    use concord_fhir::from_json;
+    use time::macros::date;
+
+    use super::*;
+    use crate::map::Index;
+
+    fn map(json: &str) -> Result<ObservationOutcome, Refusal> {
+        let mut diagnosis = Codelist::new("diabetes", "t", "t");
+        diagnosis.insert(Code::snomed("44054006"), "Type 2 diabetes mellitus");
+        let mut resolved = Codelist::new("diabetes-resolved", "t", "t");
+        resolved.insert(Code::snomed("315051004"), "Diabetes resolved");
+        let register = RegisterDefinition {
+            id: "diabetes".into(),
+            name: "Diabetes".into(),
+            diagnosis,
+            resolved: Some(resolved),
+            minimum_age: Some(17),
+            diagnosed_on_or_after: None,
+            source: "t".into(),
+        };
+        let catalogue = Catalogue::from_parts(HashMap::new(), vec![register], vec![]).unwrap();
+        let index = Index::default();
+        let urls = HashMap::new();
+        let context = Context {
+            catalogue: &catalogue,
+            source_system: "t",
+            as_at: date!(2026 - 01 - 01),
+            index: &index,
+            full_urls: &urls,
+        };
+        map_observation(&from_json(json).unwrap(), &SourceKey("Observation/r".into()), &context)
+    }
+
+    #[test]
+    fn a_resolved_code_recorded_as_a_coded_entry_becomes_a_dated_condition() {
+        let outcome = map(r#"{"status":"final","subject":{"reference":"Patient/1"},"effectiveDateTime":"2024-05-02T10:00:00Z",
+            "code":{"coding":[{"system":"http://snomed.info/sct","code":"315051004","display":"Diabetes resolved"}]}}"#)
+        .unwrap();
+        let ObservationOutcome::Items(items) = outcome else { panic!("expected items") };
+        let [Item::Condition { condition, .. }] = items.as_slice() else { panic!("expected one condition: {items:?}") };
+        assert_eq!(condition.concept.code, Code::snomed("315051004"));
+        assert_eq!(condition.onset, Some(date!(2024 - 05 - 02)));
+        assert_eq!(condition.status, ConditionStatus::Active);
+    }
+
+    #[test]
+    fn other_unused_codes_are_still_skipped_and_undated_register_entries_refused() {
+        let skipped = map(r#"{"status":"final","subject":{"reference":"Patient/1"},"effectiveDateTime":"2024-05-02T10:00:00Z",
+            "code":{"coding":[{"system":"http://loinc.org","code":"9279-1"}]}}"#);
+        assert_eq!(skipped, Ok(ObservationOutcome::NotUsed));
+        let undated = map(r#"{"status":"final","subject":{"reference":"Patient/1"},
+            "code":{"coding":[{"system":"http://snomed.info/sct","code":"44054006"}]}}"#);
+        assert!(undated.unwrap_err().reason.contains("no date"));
     }
 }
