@@ -130,6 +130,7 @@ async fn import(url: &str, population: &Path) -> anyhow::Result<(i64, f64)> {
                 extract_date: AS_AT,
                 source_system: "bench".into(),
                 synthetic: true,
+                default_practice: None,
                 actor: Actor::System("bench".into()),
             },
             |_| {},

@@ -96,6 +96,9 @@ struct ImportArgs {
     /// The extract is synthetic test data (otherwise the database is marked as holding real records).
     #[arg(long)]
     synthetic: bool,
+    /// ODS code of the practice whose list this is, for patients the extract gives no registration.
+    #[arg(long)]
+    practice: Option<String>,
     /// Print the summary as JSON.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -351,6 +354,12 @@ async fn import(database: &str, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let concord = open(database).await?;
     let extract_date =
         args.extract_date.as_deref().map(|text| parse_date(text, "--extract-date")).transpose()?.unwrap_or_else(today);
+    let default_practice = args
+        .practice
+        .as_deref()
+        .map(concord_domain::OdsCode::parse)
+        .transpose()
+        .context("--practice")?;
     let bar = progress_bar("importing");
     let report = concord
         .import(
@@ -359,6 +368,7 @@ async fn import(database: &str, args: ImportArgs) -> anyhow::Result<ExitCode> {
                 extract_date,
                 source_system: args.source_system.clone(),
                 synthetic: args.synthetic,
+                default_practice,
                 actor: Actor::System(format!("concord import ({})", args.source_system)),
             },
             on_progress(&bar),

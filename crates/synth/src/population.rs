@@ -52,13 +52,18 @@ impl Organisations {
         let mut rng = ChaCha8Rng::seed_from_u64(mix64(seed ^ 0x6f72_6761_6e69_7361));
         let practice_count = practices as usize;
         let pcn_count = practice_count.div_ceil(PRACTICES_PER_PCN);
-        let pcn_towns: Vec<usize> = (0..pcn_count).map(|_| pick_weighted(&mut rng, &[5.0, 3.0, 2.0, 2.0, 1.5])).collect();
+        let pcn_towns: Vec<usize> =
+            (0..pcn_count).map(|_| pick_weighted(&mut rng, &[5.0, 3.0, 2.0, 2.0, 1.5])).collect();
         let pcns = (0..pcn_count)
             .map(|index| {
                 let town = TOWNS[pcn_towns[index]].name;
                 let quarter = ["Central", "North", "South", "East", "West"][index % 5];
                 let round = index / 5;
-                let name = if round == 0 { format!("{town} {quarter} PCN") } else { format!("{town} {quarter} {} PCN", round + 1) };
+                let name = if round == 0 {
+                    format!("{town} {quarter} PCN")
+                } else {
+                    format!("{town} {quarter} {} PCN", round + 1)
+                };
                 Pcn { code: format!("U{:05}", index + 1), name }
             })
             .collect();
@@ -67,7 +72,8 @@ impl Organisations {
         for index in 0..practice_count {
             let pcn = index / PRACTICES_PER_PCN;
             let place = PRACTICE_PLACES[index % PRACTICE_PLACES.len()];
-            let pattern = PRACTICE_NAME_PATTERNS[(index / PRACTICE_PLACES.len() + index) % PRACTICE_NAME_PATTERNS.len()];
+            let pattern =
+                PRACTICE_NAME_PATTERNS[(index / PRACTICE_PLACES.len() + index) % PRACTICE_NAME_PATTERNS.len()];
             let mut name = pattern.replace("{}", place);
             if index >= PRACTICE_PLACES.len() * PRACTICE_NAME_PATTERNS.len() {
                 name = format!("{name} {}", index / (PRACTICE_PLACES.len() * PRACTICE_NAME_PATTERNS.len()) + 1);
@@ -111,7 +117,8 @@ impl NhsNumberPool {
         if index >= size {
             return None;
         }
-        let slot = ((u128::from(self.stride) * u128::from(index) + u128::from(self.offset)) % u128::from(size)) as usize;
+        let slot =
+            ((u128::from(self.stride) * u128::from(index) + u128::from(self.offset)) % u128::from(size)) as usize;
         NhsNumber::from_prefix(self.prefixes[slot])
     }
 }
@@ -197,6 +204,8 @@ pub(crate) struct Demographics {
     pub channel: Channel,
     pub language: Option<(&'static str, &'static str)>,
     pub interpreter: bool,
+    /// An Accessible Information Standard need, e.g. "Large print".
+    pub communication_need: Option<&'static str>,
     pub smoking: Smoking,
     /// For a smoker who quits during the record window, the day they became an ex-smoker.
     pub quit: Option<Day>,
@@ -242,6 +251,24 @@ fn draw_age_and_birth(rng: &mut ChaCha8Rng, today: Day) -> (i32, Day) {
     (age, day_from_civil(year - age, month, day))
 }
 
+/// Share of people of this age who died in the record window (Gompertz-like, about 1.6 years'
+/// worth of mortality).
+fn death_share(age: i32) -> f64 {
+    let yearly_mortality = (0.000_02 * (0.1 * f64::from(age)).exp()).min(0.3);
+    (1.6 * yearly_mortality).min(0.5)
+}
+
+/// Share of the living who left the practice in the last two years.
+fn leaving_share(age: i32) -> f64 {
+    if (18..=40).contains(&age) { 0.035 } else { 0.012 }
+}
+
+/// Share of people drawn at this age who are alive and still registered on the generation date.
+/// The pyramid describes everyone generated; prevalence is calibrated on those retained.
+pub(crate) fn retained_share(age: i32) -> f64 {
+    (1.0 - death_share(age)) * (1.0 - leaving_share(age))
+}
+
 fn female_share(age: i32) -> f64 {
     match age {
         ..=59 => 0.495,
@@ -285,11 +312,9 @@ pub(crate) fn draw_demographics(
 
     // Death in the last three years (mortality rises steeply with age); leaving the practice is
     // commoner in young adults. Both end the registration, so register rules are exercised.
-    let yearly_mortality = (0.000_02 * (0.1 * f64::from(age)).exp()).min(0.3);
-    let death = chance(rng, (1.6 * yearly_mortality).min(0.5)).then(|| today - between(rng, 1, 3 * 365));
-    let leaving = if (18..=40).contains(&age) { 0.035 } else { 0.012 };
+    let death = chance(rng, death_share(age)).then(|| today - between(rng, 1, 3 * 365));
     let mut registered_until = death;
-    if death.is_none() && chance(rng, leaving) {
+    if death.is_none() && chance(rng, leaving_share(age)) {
         registered_until = Some(today - between(rng, 1, 2 * 365));
     }
     let years_here = if chance(rng, 0.05) { 0 } else { between(rng, 1, age.clamp(1, 45)) };
@@ -305,11 +330,8 @@ pub(crate) fn draw_demographics(
     .max(birth);
 
     let nhs_missing = nhs_number.is_none() || chance(rng, 0.01);
-    let (nhs_number, nhs_verification) = if nhs_missing {
-        (None, if chance(rng, 0.6) { "07" } else { "03" })
-    } else {
-        (nhs_number, "01")
-    };
+    let (nhs_number, nhs_verification) =
+        if nhs_missing { (None, if chance(rng, 0.6) { "07" } else { "03" }) } else { (nhs_number, "01") };
     let practice_code = &organisations.practices[practice].code;
     let local_id = format!("{practice_code}-{:07}", index + 1);
 
@@ -326,7 +348,11 @@ pub(crate) fn draw_demographics(
         Some("Mr")
     };
 
-    let town = if chance(rng, 0.85) { organisations.practices[practice].town } else { between(rng, 0, TOWNS.len() as i32 - 1) as usize };
+    let town = if chance(rng, 0.85) {
+        organisations.practices[practice].town
+    } else {
+        between(rng, 0, TOWNS.len() as i32 - 1) as usize
+    };
     let house_number = between(rng, 1, 180);
     let street = *pick(rng, STREETS);
     let postcode = postcode(rng, town);
@@ -334,11 +360,25 @@ pub(crate) fn draw_demographics(
     let town_data = &TOWNS[town];
     let landline = chance(rng, if age >= 60 { 0.7 } else { 0.3 }).then(|| {
         let limit = 10_i32.pow(town_data.landline_digits) - 1;
-        format!("{}{:0width$}", town_data.landline_prefix, between(rng, 0, limit), width = town_data.landline_digits as usize)
+        format!(
+            "{}{:0width$}",
+            town_data.landline_prefix,
+            between(rng, 0, limit),
+            width = town_data.landline_digits as usize
+        )
     });
     // Ofcom drama range for mobiles: 07700 900000 to 900999.
-    let mobile = chance(rng, if age < 12 { 0.0 } else if age >= 80 { 0.55 } else { 0.9 })
-        .then(|| format!("07700 900{:03}", between(rng, 0, 999)));
+    let mobile = chance(
+        rng,
+        if age < 12 {
+            0.0
+        } else if age >= 80 {
+            0.55
+        } else {
+            0.9
+        },
+    )
+    .then(|| format!("07700 900{:03}", between(rng, 0, 999)));
     let email = chance(rng, if (16..75).contains(&age) { 0.6 } else { 0.15 }).then(|| {
         let domain = if chance(rng, 0.5) { "example.com" } else { "example.org" };
         format!("{}.{}{}@{domain}", given.to_lowercase(), family.to_lowercase().replace('\'', ""), between(rng, 1, 999))
@@ -355,8 +395,23 @@ pub(crate) fn draw_demographics(
     {
         channel = Channel::Letter;
     }
-    let language = chance(rng, 0.03).then(|| *pick(rng, LANGUAGES));
+    let language = chance(rng, 0.03).then(|| {
+        let weights: [f64; LANGUAGES.len()] = std::array::from_fn(|index| LANGUAGES[index].2);
+        let (code, display, _) = LANGUAGES[pick_weighted(rng, &weights)];
+        (code, display)
+    });
     let interpreter = language.is_some() && chance(rng, 0.6);
+    let communication_need = if language.is_some_and(|(code, _)| code == "bfi") {
+        Some("British Sign Language interpreter")
+    } else if age >= 75 && chance(rng, 0.04) {
+        Some("Large print")
+    } else if chance(rng, 0.004) {
+        Some("Easy read")
+    } else if age >= 60 && chance(rng, 0.005) {
+        Some("Hearing loop")
+    } else {
+        None
+    };
 
     let (current, ex) = smoking_shares(age);
     let roll = uniform(rng);
@@ -398,6 +453,7 @@ pub(crate) fn draw_demographics(
         channel,
         language,
         interpreter,
+        communication_need,
         smoking,
         quit,
     }
@@ -416,7 +472,7 @@ mod tests {
     #[test]
     fn nhs_numbers_are_valid_unique_and_in_the_test_range() {
         let pool = NhsNumberPool::new(42);
-        assert!(pool.capacity() > 900_000 && pool.capacity() < 1_000_000, "{}", pool.capacity());
+        assert_eq!(pool.capacity(), crate::TEST_RANGE_NHS_NUMBERS);
         let mut seen = HashSet::new();
         for index in (0..pool.capacity()).step_by(97).chain(0..2000) {
             let number = pool.number(index).expect("within capacity");

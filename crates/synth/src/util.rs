@@ -88,6 +88,12 @@ impl Id {
         }
     }
 
+    /// The id folded to 64 bits (for picking among a few alternatives stably).
+    pub(crate) fn fold(self) -> u64 {
+        (self.0 as u64) ^ ((self.0 >> 64) as u64)
+    }
+
+    #[cfg(test)]
     pub(crate) fn text(self) -> String {
         let mut text = String::with_capacity(36);
         self.push(&mut text);
@@ -175,9 +181,8 @@ pub(crate) fn pick_weighted(rng: &mut ChaCha8Rng, weights: &[f64]) -> usize {
 /// Standard normal cumulative distribution (Abramowitz & Stegun 26.2.17, error below 7.5e-8).
 pub(crate) fn normal_cdf(x: f64) -> f64 {
     let t = 1.0 / (1.0 + 0.231_641_9 * x.abs());
-    let poly = t
-        * (0.319_381_530
-            + t * (-0.356_563_782 + t * (1.781_477_937 + t * (-1.821_255_978 + t * 1.330_274_429))));
+    let poly =
+        t * (0.319_381_530 + t * (-0.356_563_782 + t * (1.781_477_937 + t * (-1.821_255_978 + t * 1.330_274_429))));
     let tail = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt() * poly;
     if x >= 0.0 { 1.0 - tail } else { tail }
 }
