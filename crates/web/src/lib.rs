@@ -1,1 +1,111 @@
-//! placeholder
+//! Concord's web shell: server-rendered pages in the NHS.UK design system over the application layer.
+//!
+//! Architecture invariants:
+//! - Handlers are thin: they call [`concord_app::Concord`] (which checks permissions and writes the
+//!   audit trail) and turn [`concord_app::AppError`] into a page in one place ([`error::PageError`]).
+//!   Handlers also check the permission themselves, so a page never relies on hidden links.
+//! - No patient identifier (NHS number, name, date of birth, database id) ever appears in a URL:
+//!   searches are POSTed and results link through opaque per-session references ([`refs`]).
+//! - Every unsafe request passes two CSRF defences: an origin check ([`security::reject_cross_origin`])
+//!   and a synchronizer token in the form ([`session::SessionForm`], [`csrf`] before sign-in).
+//! - Every response carries a fresh CSP nonce and the security headers; pages are never cached.
+//! - Request logs carry method, path (never the query string), status, latency and a request id,
+//!   and that request id is handed to the application for the audit trail.
+
+mod csrf;
+mod error;
+mod handlers;
+mod rate_limit;
+mod refs;
+mod security;
+mod session;
+mod state;
+mod templates;
+mod views;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use concord_app::Concord;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
+
+use crate::state::AppState;
+
+/// Largest request body accepted: the forms are a few short fields.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// How the web shell is set up by the `concord serve` and `concord demo` commands.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The nhsuk-frontend `dist/nhsuk` folder, served at `/assets/`.
+    pub assets_dir: PathBuf,
+    /// True behind HTTPS: cookies get `Secure` and the `__Host-` prefix, and HSTS is sent.
+    pub secure_cookies: bool,
+}
+
+/// Every route of the web shell, with its middleware.
+pub fn router(concord: Concord, config: WebConfig) -> Router {
+    let state = AppState::new(concord, config.secure_cookies);
+    // `/assets/` serves the package's `dist/nhsuk` folder (CSS, JavaScript) and, as upstream's page
+    // template and stylesheet expect, its `assets/` subfolder (`/assets/images/…`, the manifest).
+    let files = ServeDir::new(&config.assets_dir).fallback(ServeDir::new(config.assets_dir.join("assets")));
+    let assets = Router::new().nest_service("/assets", files).layer(from_fn(security::cache_assets));
+    Router::new()
+        .route("/", get(handlers::home::home))
+        .route("/sign-in", get(handlers::auth::sign_in_page).post(handlers::auth::sign_in))
+        .route("/sign-out", post(handlers::auth::sign_out))
+        .route("/patients", get(handlers::patients::search_page))
+        .route("/patients/search", post(handlers::patients::search))
+        .route("/patients/record/{reference}", get(handlers::patients::record))
+        .route("/results/unreadable", get(handlers::home::unreadable_results))
+        .route("/audit", get(handlers::home::audit_trail))
+        .route("/static/concord.mjs", get(handlers::system::script))
+        .route("/healthz", get(handlers::system::healthz))
+        .route("/readyz", get(handlers::system::readyz))
+        .merge(assets)
+        .fallback(handlers::system::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(from_fn(security::reject_cross_origin))
+        .layer(from_fn_with_state(state.clone(), error::render_error_pages))
+        .layer(from_fn_with_state(state.clone(), security::request_context))
+        .with_state(state)
+}
+
+/// Serves the router on `listener` until ctrl-c (or SIGTERM), letting requests in flight finish.
+/// Client addresses are passed to the handlers for the per-address sign-in rate limit.
+pub async fn serve(concord: Concord, config: WebConfig, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let app = router(concord, config);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

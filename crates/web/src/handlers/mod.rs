@@ -1,0 +1,14 @@
+//! Route handlers: each checks the permission it needs, calls the application and renders a page.
+
+pub(crate) mod auth;
+pub(crate) mod home;
+pub(crate) mod patients;
+pub(crate) mod system;
+
+use time::{Date, OffsetDateTime};
+
+/// Today's date for ages and registers (UTC; the practice's day differs only around midnight in
+/// British Summer Time).
+pub(crate) fn today() -> Date {
+    OffsetDateTime::now_utc().date()
+}

@@ -1,0 +1,38 @@
+//! Liveness and readiness for load balancers and orchestrators (no session needed), the fallback
+//! "page not found", and the small script that starts the NHS.UK frontend components.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+
+use crate::error::PageError;
+use crate::state::AppState;
+
+/// The process is up.
+pub(crate) async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The process can serve: the database answers.
+pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.concord.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(error) => {
+            tracing::warn!(error = %error, "not ready: the database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+        }
+    }
+}
+
+pub(crate) async fn not_found() -> PageError {
+    PageError::NotFound
+}
+
+const SCRIPT: &str = include_str!("../../static/concord.mjs");
+
+pub(crate) async fn script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        SCRIPT,
+    )
+}

@@ -1,0 +1,308 @@
+//! Page templates (askama, in `templates/`) and the view data they show. Every page extends
+//! `base.html`, a re-implementation of the nhsuk-frontend page template; components live as
+//! macros in `components.html`, mirroring the upstream markup and class names (checked against the
+//! package's own fixtures in `tests/nhsuk_fixtures.rs`).
+
+use askama::Template;
+use axum::response::{Html, IntoResponse, Response};
+use concord_domain::access::Permission;
+
+use crate::error::{ErrorPage, PageError};
+use crate::security::RequestContext;
+use crate::session::SignedIn;
+use crate::views::Sparkline;
+
+/// The nhsuk-frontend release whose versioned CSS and JavaScript the pages load.
+pub(crate) const NHSUK_FRONTEND_VERSION: &str = "10.6.1";
+
+/// Renders a template into an HTML string.
+pub(crate) fn render(template: &impl Template) -> Result<String, askama::Error> {
+    template.render()
+}
+
+/// Renders a page, or the internal error page if the template fails.
+pub(crate) fn page(template: &impl Template) -> Result<Response, PageError> {
+    Ok(Html(render(template)?).into_response())
+}
+
+/// What every page needs: title, nonce, the synthetic-data banner, the signed-in account.
+pub(crate) struct Layout {
+    pub title: String,
+    /// The page shows validation errors: the title starts "Error: ".
+    pub has_errors: bool,
+    pub nonce: String,
+    pub synthetic: bool,
+    pub account: Option<Account>,
+    pub navigation: Vec<NavItem>,
+    pub nhsuk_version: &'static str,
+}
+
+pub(crate) struct Account {
+    pub name: String,
+    pub role: &'static str,
+    pub csrf_token: String,
+}
+
+pub(crate) struct NavItem {
+    pub href: &'static str,
+    pub text: &'static str,
+    pub current: bool,
+}
+
+impl Layout {
+    pub(crate) fn new(context: &RequestContext, synthetic: bool, signed_in: Option<&SignedIn>, title: &str) -> Self {
+        let mut navigation = Vec::new();
+        if let Some(signed_in) = signed_in {
+            let role = signed_in.staff.role;
+            navigation.push(NavItem { href: "/", text: "Home", current: false });
+            if role.permits(Permission::ViewPatientRecord) {
+                navigation.push(NavItem { href: "/patients", text: "Find a patient", current: false });
+            }
+            if role.permits(Permission::ViewAudit) {
+                navigation.push(NavItem { href: "/audit", text: "Audit trail", current: false });
+            }
+        }
+        Self {
+            title: title.to_owned(),
+            has_errors: false,
+            nonce: context.nonce.clone(),
+            synthetic,
+            account: signed_in.map(|signed_in| Account {
+                name: signed_in.staff.display_name.clone(),
+                role: signed_in.staff.role.title(),
+                csrf_token: signed_in.csrf_token.clone(),
+            }),
+            navigation,
+            nhsuk_version: NHSUK_FRONTEND_VERSION,
+        }
+    }
+
+    /// Marks the navigation item for `href` as the current page.
+    pub(crate) fn current(mut self, href: &str) -> Self {
+        for item in &mut self.navigation {
+            item.current = item.href == href;
+        }
+        self
+    }
+
+    pub(crate) fn with_errors(mut self, has_errors: bool) -> Self {
+        self.has_errors = has_errors;
+        self
+    }
+}
+
+/// An entry of the error summary, linking to the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FieldError {
+    pub href: String,
+    pub text: String,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub(crate) struct ErrorTemplate {
+    pub layout: Layout,
+    pub heading: &'static str,
+    pub paragraphs: Vec<String>,
+    pub sign_in_link: bool,
+}
+
+impl ErrorTemplate {
+    pub(crate) fn new(layout: Layout, page: &ErrorPage) -> Self {
+        Self {
+            layout,
+            heading: page.title(),
+            paragraphs: page.paragraphs(),
+            sign_in_link: matches!(page, ErrorPage::Csrf | ErrorPage::TooManyRequests { .. }),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+pub(crate) struct SignInTemplate {
+    pub layout: Layout,
+    pub errors: Vec<FieldError>,
+    pub username: String,
+    pub username_error: String,
+    pub password_error: String,
+    pub csrf_token: String,
+}
+
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub(crate) struct SignedOutTemplate {
+    pub layout: Layout,
+}
+
+/// Register counts as shown: register name and the count in words or figures.
+pub(crate) struct CountsView {
+    pub caption: String,
+    pub description: String,
+    pub rows: Vec<(String, String)>,
+    pub suppressed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub(crate) struct HomeTemplate {
+    pub layout: Layout,
+    pub name: String,
+    pub role: &'static str,
+    /// The quick search box (roles that open records), with the session's CSRF token.
+    pub search_csrf: Option<String>,
+    pub unreadable: Option<usize>,
+    pub counts: Option<CountsView>,
+    pub audit: bool,
+    pub administration: bool,
+}
+
+/// The search form as entered, with its errors (empty when none).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SearchFormView {
+    pub name: String,
+    pub nhs_number: String,
+    pub day: String,
+    pub month: String,
+    pub year: String,
+    pub name_error: String,
+    pub nhs_number_error: String,
+    pub date_error: String,
+    pub day_error: bool,
+    pub month_error: bool,
+    pub year_error: bool,
+}
+
+pub(crate) struct ListingRow {
+    pub href: String,
+    pub name: String,
+    pub nhs_number: String,
+    pub birth_date: String,
+    pub sex: &'static str,
+    pub postcode: String,
+    pub deceased: bool,
+}
+
+pub(crate) struct ResultsView {
+    pub rows: Vec<ListingRow>,
+    pub truncated: bool,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+pub(crate) struct SearchTemplate {
+    pub layout: Layout,
+    pub csrf_token: String,
+    pub form: SearchFormView,
+    pub errors: Vec<FieldError>,
+    pub results: Option<ResultsView>,
+}
+
+pub(crate) struct PatientView {
+    pub name: String,
+    pub nhs_number: String,
+    pub nhs_number_status: String,
+    pub birth_date: String,
+    pub age: String,
+    pub sex: &'static str,
+    pub address: Vec<String>,
+    pub practice: String,
+    pub registered_from: String,
+    pub registered_until: String,
+    pub death_date: String,
+    pub phone: String,
+    pub mobile: String,
+    pub email: String,
+    pub preferred_channel: String,
+    pub language: String,
+    pub interpreter_needed: bool,
+    pub needs: Vec<String>,
+}
+
+pub(crate) struct ResultView {
+    pub name: String,
+    pub latest: String,
+    pub date: String,
+    pub earlier: Vec<String>,
+    pub trend: String,
+    pub sparkline: Option<Sparkline>,
+}
+
+pub(crate) struct UnreadableView {
+    pub term: String,
+    pub date: String,
+    pub reason: String,
+}
+
+pub(crate) struct ConditionView {
+    pub term: String,
+    pub onset: String,
+    pub resolved: String,
+}
+
+pub(crate) struct MedicationView {
+    pub term: String,
+    pub dosage: String,
+    pub status: String,
+    pub authored: String,
+}
+
+pub(crate) struct EncounterView {
+    pub date: String,
+    pub setting: String,
+    pub clinician: String,
+    pub status: String,
+    pub kind: String,
+}
+
+#[derive(Template)]
+#[template(path = "record.html")]
+pub(crate) struct RecordTemplate {
+    pub layout: Layout,
+    pub patient: PatientView,
+    pub registers: Vec<String>,
+    pub unreadable: Vec<UnreadableView>,
+    pub results: Vec<ResultView>,
+    pub active_conditions: Vec<ConditionView>,
+    pub resolved_conditions: Vec<ConditionView>,
+    pub medications: Vec<MedicationView>,
+    /// "3 March 2026" (or several dates) the medication list was extracted.
+    pub medications_as_at: String,
+    pub encounters: Vec<EncounterView>,
+    pub more_encounters: usize,
+    pub sparkline_width: f64,
+    pub sparkline_height: f64,
+}
+
+pub(crate) struct RejectionView {
+    pub result: String,
+    pub reason: String,
+    pub location: String,
+    pub at: String,
+}
+
+#[derive(Template)]
+#[template(path = "unreadable.html")]
+pub(crate) struct UnreadableTemplate {
+    pub layout: Layout,
+    pub rows: Vec<RejectionView>,
+}
+
+pub(crate) struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub entity: String,
+    pub detail: String,
+    pub patient: String,
+    pub request_id: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+pub(crate) struct AuditTemplate {
+    pub layout: Layout,
+    pub rows: Vec<AuditRow>,
+    pub limit: i64,
+}
