@@ -195,7 +195,13 @@ impl ImportWriter {
             for chunk in rows.chunks(CHUNK_ROWS) {
                 let sql = upsert_sql(table, columns, conflict, compared, chunk.len(), "patient_id");
                 let values: Vec<Value> = chunk.iter().flatten().cloned().collect();
-                let returned = bind_values(generated(sql), &values).fetch_all(&mut *transaction).await?;
+                // sqlx's Any driver declares a NULL f64 to PostgreSQL as float4 (sqlx-core 0.9
+                // any/arguments.rs swaps Real and Double for nulls), so a statement prepared with a
+                // NULL value_number would refuse a later float8 in the same slot. On PostgreSQL these
+                // statements are therefore prepared per execution, with the types of that execution.
+                let persistent = self.store.backend() == crate::Backend::Sqlite;
+                let returned =
+                    bind_values(generated(sql), &values).persistent(persistent).fetch_all(&mut *transaction).await?;
                 for row in returned {
                     let patient_id: String = row.try_get(0)?;
                     count(&mut touched.entry(patient_id).or_default().1);

@@ -405,3 +405,34 @@ async fn sessions_expire_and_usernames_are_unique() {
         assert!(store.session("other", "2026-01-01T07:00:00Z").await.unwrap().is_none());
     }
 }
+
+#[tokio::test]
+async fn missing_and_present_numeric_values_mix_across_batches() {
+    // A coded result (no number) followed by numeric ones in later batches with the same statement shape.
+    for store in engines().await {
+        let mut writer = store.import_writer(importer());
+        let smoking = ClinicalRecord::Observation(Observation {
+            concept: CodedConcept { code: Code::snomed("8517006"), term: "Ex-smoker".into() },
+            observable: Some("smoking_status".into()),
+            value: ObservationValue::None,
+            effective: datetime!(2026-01-10 09:30 UTC),
+            status: ObservationStatus::Final,
+            source: ResultSource::Imported("test".into()),
+        });
+        writer
+            .write(&[practice()], &[("Patient/a".into(), patient(None, "Jones", "Ann"))], &[
+                (source("Patient/a"), "Observation/s".into(), smoking.clone()),
+                (source("Patient/a"), "Observation/1".into(), hba1c("53", ObservationStatus::Final)),
+            ])
+            .await
+            .unwrap();
+        writer
+            .write(&[], &[], &[
+                (source("Patient/a"), "Observation/2".into(), hba1c("54", ObservationStatus::Final)),
+                (source("Patient/a"), "Observation/s2".into(), smoking),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(store.table_counts().await.unwrap().iter().find(|(table, _)| table == "observation").unwrap().1, 4);
+    }
+}
