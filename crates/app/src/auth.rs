@@ -5,9 +5,9 @@
 //! NHS login) and clinicians outside the practice (later NHS smartcard/CIS2) will establish a
 //! different kind of principal through their own routes, not through staff accounts.
 
+use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use concord_domain::access::StaffRole;
@@ -109,12 +109,14 @@ impl Concord {
         Ok(self
             .store
             .create_staff_user(
-                username,
-                display_name,
-                role.as_str(),
-                organisation,
-                &hash,
-                is_demo,
+                &concord_store::NewStaffUser {
+                    username,
+                    display_name,
+                    role: role.as_str(),
+                    organisation,
+                    password_hash: &hash,
+                    is_demo,
+                },
                 &timestamp(OffsetDateTime::now_utc()),
             )
             .await?)
@@ -122,7 +124,12 @@ impl Concord {
 
     /// Signs a staff member in. Every outcome is audited. The error never says whether the username
     /// exists; an account locked by repeated failures says so, with no hint of the password.
-    pub async fn sign_in(&self, username: &str, password: &str, request_id: Option<String>) -> Result<NewSession, AppError> {
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        request_id: Option<String>,
+    ) -> Result<NewSession, AppError> {
         let now = OffsetDateTime::now_utc();
         let user = self.store.staff_user_by_username(username).await?;
         let audit = |action: AuditAction, detail: &str| NewAuditEvent {
@@ -137,10 +144,8 @@ impl Concord {
             detail: detail.to_owned(),
             request_id: request_id.clone(),
         };
-        let locked = user
-            .as_ref()
-            .and_then(|user| user.locked_until.clone())
-            .is_some_and(|until| until > timestamp(now));
+        let locked =
+            user.as_ref().and_then(|user| user.locked_until.clone()).is_some_and(|until| until > timestamp(now));
         // Verify even for unknown users so the response time does not reveal which usernames exist.
         let stored_hash = user.as_ref().map(|user| user.password_hash.clone()).unwrap_or_else(dummy_hash);
         let attempt = password.to_owned();
@@ -154,9 +159,17 @@ impl Concord {
                     self.store.record_failed_sign_in(&user.id, lock.as_deref()).await?;
                 }
             }
-            self.store.record_audit(&[audit(AuditAction::SignInFailed, if locked { "account locked" } else { "wrong username or password" })]).await?;
+            self.store
+                .record_audit(&[audit(
+                    AuditAction::SignInFailed,
+                    if locked { "account locked" } else { "wrong username or password" },
+                )])
+                .await?;
             return Err(if locked {
-                AppError::Refused("This account is locked after too many attempts. Try again in 15 minutes or ask an administrator.".into())
+                AppError::Refused(
+                    "This account is locked after too many attempts. Try again in 15 minutes or ask an administrator."
+                        .into(),
+                )
             } else {
                 AppError::Refused("The username or password is not correct".into())
             });
@@ -166,7 +179,13 @@ impl Concord {
         let token = random_token();
         let csrf_token = random_token();
         self.store
-            .create_session(&token_digest(&token), &user.id, &csrf_token, &timestamp(now), &timestamp(now + SESSION_LIFETIME))
+            .create_session(
+                &token_digest(&token),
+                &user.id,
+                &csrf_token,
+                &timestamp(now),
+                &timestamp(now + SESSION_LIFETIME),
+            )
             .await?;
         self.store.record_audit(&[audit(AuditAction::SignIn, "signed in")]).await?;
         Ok(NewSession { token, csrf_token, staff })

@@ -45,7 +45,9 @@ impl Concord {
         on_progress: impl FnMut(ImportProgress),
     ) -> Result<ImportReport, AppError> {
         if self.store.patient_count().await? > 0 {
-            return Err(AppError::Refused("the database already has patients; the demo population is only seeded into an empty one".into()));
+            return Err(AppError::Refused(
+                "the database already has patients; the demo population is only seeded into an empty one".into(),
+            ));
         }
         let options = concord_synth::GenerateOptions {
             patients,
@@ -90,8 +92,15 @@ impl Concord {
                     StaffRole::Commissioner | StaffRole::SystemAdmin => None,
                     _ => practice,
                 };
-                self.create_staff_user(&username, &format!("Demo {}", role.title()), role, organisation, DEMO_PASSWORD, true)
-                    .await?;
+                self.create_staff_user(
+                    &username,
+                    &format!("Demo {}", role.title()),
+                    role,
+                    organisation,
+                    DEMO_PASSWORD,
+                    true,
+                )
+                .await?;
             }
             accounts.push(DemoAccount { username, role });
         }

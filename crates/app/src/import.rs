@@ -68,6 +68,8 @@ pub struct ImportProgress {
     pub records_written: u64,
 }
 
+// Items are nearly every event; boxing them would add an allocation per record for no gain.
+#[allow(clippy::large_enum_variant)]
 enum ReadEvent {
     Item(String, Item),
     Rejected(Rejection),
@@ -173,7 +175,8 @@ impl Concord {
         let bytes_total = total_bytes(&options.paths);
         let (sender, mut receiver) = mpsc::channel::<ReadEvent>(8192);
         let catalogue = self.catalogue;
-        let read_options = ReadOptions { extract_date: options.extract_date, source_system: options.source_system.clone() };
+        let read_options =
+            ReadOptions { extract_date: options.extract_date, source_system: options.source_system.clone() };
         let paths = options.paths.clone();
         let reader = tokio::task::spawn_blocking(move || {
             let mut sink = ChannelSink { sender };
@@ -189,7 +192,11 @@ impl Concord {
                     self.add_item(&mut batch, &mut report, location, item, options.default_practice.as_ref());
                     if batch.len() >= BATCH_RECORDS {
                         self.flush(&mut writer, &mut batch, &mut report).await?;
-                        on_progress(ImportProgress { bytes_read, bytes_total, records_written: report.changed.total() });
+                        on_progress(ImportProgress {
+                            bytes_read,
+                            bytes_total,
+                            records_written: report.changed.total(),
+                        });
                     }
                 }
                 ReadEvent::Rejected(rejection) => report.rejected.push(RejectedRecord {
@@ -327,7 +334,9 @@ impl Concord {
             // A result that could raise a red flag is never dropped silently: it stays on the
             // clinicians' list of unreadable results even when its patient cannot be found.
             let red_flag = match record {
-                ClinicalRecord::Observation(observation) if self.catalogue.is_red_flag_capable(&observation.concept.code) => {
+                ClinicalRecord::Observation(observation)
+                    if self.catalogue.is_red_flag_capable(&observation.concept.code) =>
+                {
                     Some(observation.concept.clone())
                 }
                 ClinicalRecord::Unreadable { concept, .. } => Some(concept.clone()),

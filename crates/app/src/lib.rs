@@ -40,7 +40,8 @@ pub enum AppError {
 impl Concord {
     /// Opens the database at `url` (migrating it) with the catalogue compiled into this build.
     pub async fn open(url: &str) -> Result<Self, AppError> {
-        let catalogue = Catalogue::shared().map_err(|error| AppError::Invalid(format!("clinical catalogue: {error}")))?;
+        let catalogue =
+            Catalogue::shared().map_err(|error| AppError::Invalid(format!("clinical catalogue: {error}")))?;
         Ok(Self { store: Store::open(url).await?, catalogue })
     }
 }

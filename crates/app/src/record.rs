@@ -28,11 +28,7 @@ impl StaffMember {
     }
 
     pub fn require(&self, permission: Permission) -> Result<(), AppError> {
-        if self.role.permits(permission) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden("your role does not allow this"))
-        }
+        if self.role.permits(permission) { Ok(()) } else { Err(AppError::Forbidden("your role does not allow this")) }
     }
 }
 
@@ -145,15 +141,21 @@ impl Concord {
             match results.iter_mut().find(|series| series.observable == observable) {
                 Some(series) => series.values.push(observation),
                 None => {
-                    let name =
-                        self.catalogue.observable(&observable).map_or_else(|| observable.clone(), |definition| definition.name.clone());
+                    let name = self
+                        .catalogue
+                        .observable(&observable)
+                        .map_or_else(|| observable.clone(), |definition| definition.name.clone());
                     results.push(ResultSeries { observable, name, values: vec![observation] });
                 }
             }
         }
         // Keep the catalogue's order (HbA1c, blood pressure, …) so every summary reads the same way.
         results.sort_by_key(|series| {
-            self.catalogue.observables.iter().position(|definition| definition.id == series.observable).unwrap_or(usize::MAX)
+            self.catalogue
+                .observables
+                .iter()
+                .position(|definition| definition.id == series.observable)
+                .unwrap_or(usize::MAX)
         });
         Ok(PatientSummary {
             patient,

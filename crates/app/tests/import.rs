@@ -17,7 +17,11 @@ fn scratch() -> PathBuf {
 }
 
 fn uuid_like() -> String {
-    format!("{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos())
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    )
 }
 
 async fn engines() -> Vec<Concord> {
@@ -93,7 +97,11 @@ async fn bad_records_are_rejected_with_place_and_reason_and_red_flags_are_never_
         // The good records arrived, with HbA1c converted from % to mmol/mol and duplicates collapsed.
         assert_eq!(report.changed.patients, 1);
         assert_eq!(report.changed.conditions, 1, "{report:?}");
-        let found = concord.store.search_patients(&PatientSearch { name: Some("okafor".into()), ..Default::default() }, 5).await.unwrap();
+        let found = concord
+            .store
+            .search_patients(&PatientSearch { name: Some("okafor".into()), ..Default::default() }, 5)
+            .await
+            .unwrap();
         let id = &found[0].id;
         let results = concord.store.observations(id).await.unwrap();
         let hba1c = results.iter().find(|result| result.observable.as_deref() == Some("hba1c")).unwrap();
@@ -105,13 +113,21 @@ async fn bad_records_are_rejected_with_place_and_reason_and_red_flags_are_never_
         assert!(unreadable[0].unreadable_reason.as_deref().unwrap().contains("mmol/fortnight"));
 
         // The BMI with an unknown unit, the truncated file and the non-JSON line are rejected, named.
-        let reasons: Vec<String> = report.rejected.iter().map(|rejected| format!("{} {}", rejected.location, rejected.reason)).collect();
-        assert!(reasons.iter().any(|reason| reason.contains("extract.json") && reason.contains("stone per square foot")), "{reasons:#?}");
+        let reasons: Vec<String> =
+            report.rejected.iter().map(|rejected| format!("{} {}", rejected.location, rejected.reason)).collect();
+        assert!(
+            reasons.iter().any(|reason| reason.contains("extract.json") && reason.contains("stone per square foot")),
+            "{reasons:#?}"
+        );
         assert!(reasons.iter().any(|reason| reason.contains("truncated.json")), "{reasons:#?}");
         assert!(reasons.iter().any(|reason| reason.contains("notes.ndjson:1")), "{reasons:#?}");
 
         // The potassium for an unknown patient could raise a red flag: it stays on the clinicians' list.
-        let orphan = report.rejected.iter().find(|rejected| rejected.source_key.as_deref() == Some("Observation/k-orphan")).unwrap();
+        let orphan = report
+            .rejected
+            .iter()
+            .find(|rejected| rejected.source_key.as_deref() == Some("Observation/k-orphan"))
+            .unwrap();
         assert!(orphan.red_flag.is_some(), "{orphan:?}");
         let waiting = concord.store.unreviewed_red_flag_rejections().await.unwrap();
         assert!(waiting.iter().any(|row| row.source_key.as_deref() == Some("Observation/k-orphan")), "{waiting:?}");

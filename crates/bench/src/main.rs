@@ -23,8 +23,12 @@ struct Options {
 }
 
 fn parse_options() -> anyhow::Result<Options> {
-    let mut options =
-        Options { patients: 100_000, postgres: None, skip_sqlite: false, work: std::env::temp_dir().join("concord-bench") };
+    let mut options = Options {
+        patients: 100_000,
+        postgres: None,
+        skip_sqlite: false,
+        work: std::env::temp_dir().join("concord-bench"),
+    };
     let mut arguments = std::env::args().skip(1);
     while let Some(argument) = arguments.next() {
         match argument.as_str() {
@@ -85,7 +89,8 @@ async fn main() -> anyhow::Result<()> {
         std::fs::write(population.join("complete"), b"")?;
         println!("generated in {:.1}s", started.elapsed().as_secs_f64());
     }
-    let size: u64 = std::fs::read_dir(&population)?.flatten().filter_map(|entry| entry.metadata().ok()).map(|m| m.len()).sum();
+    let size: u64 =
+        std::fs::read_dir(&population)?.flatten().filter_map(|entry| entry.metadata().ok()).map(|m| m.len()).sum();
     println!("extract: {:.0} MB of NDJSON", size as f64 / 1e6);
 
     let mut results = Vec::new();
@@ -210,9 +215,10 @@ async fn postgres_floor(imported: &str, floor: &str) -> anyhow::Result<f64> {
     let mut source = sqlx::PgConnection::connect(imported).await?;
     let mut target = sqlx::PgConnection::connect(floor).await?;
     // Patients first (untimed), for the foreign key.
-    let patients = sqlx::query("SELECT id, given_name, family_name, search_name, birth_date, sex, updated_at FROM patient")
-        .fetch_all(&mut source)
-        .await?;
+    let patients =
+        sqlx::query("SELECT id, given_name, family_name, search_name, birth_date, sex, updated_at FROM patient")
+            .fetch_all(&mut source)
+            .await?;
     let mut buffer = String::new();
     for row in &patients {
         let fields: Vec<String> = (0..7).map(|index| copy_text(row.try_get(index).ok())).collect();

@@ -232,7 +232,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo(&cli.database, args).await,
         Command::Import(args) => import(&cli.database, args).await,
         Command::Generate(args) => {
-            let today = args.today.as_deref().map(|text| parse_date(text, "--today")).transpose()?.unwrap_or_else(today);
+            let today =
+                args.today.as_deref().map(|text| parse_date(text, "--today")).transpose()?.unwrap_or_else(today);
             let options = concord_synth::GenerateOptions {
                 patients: args.patients,
                 practices: args.practices,
@@ -270,7 +271,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             std::io::stdin().read_line(&mut password).context("reading the password from standard input")?;
             let concord = open(&cli.database).await?;
             concord
-                .create_staff_user(&username, &name, role, organisation.as_deref(), password.trim_end_matches(['\n', '\r']), false)
+                .create_staff_user(
+                    &username,
+                    &name,
+                    role,
+                    organisation.as_deref(),
+                    password.trim_end_matches(['\n', '\r']),
+                    false,
+                )
                 .await?;
             eprintln!("created {} ({})", username, role.title());
             Ok(ExitCode::SUCCESS)
@@ -279,12 +287,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(concord: Concord, args: &ServeArgs) -> anyhow::Result<()> {
-    let address: SocketAddr = args.listen.parse().with_context(|| format!("--listen {:?} is not HOST:PORT", args.listen))?;
+    let address: SocketAddr =
+        args.listen.parse().with_context(|| format!("--listen {:?} is not HOST:PORT", args.listen))?;
     if !args.assets.join("nhsuk-frontend.min.css").exists() {
-        bail!(
-            "the NHS.UK frontend assets are not at {} (run `make assets`, or pass --assets)",
-            args.assets.display()
-        );
+        bail!("the NHS.UK frontend assets are not at {} (run `make assets`, or pass --assets)", args.assets.display());
     }
     let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("listening on {address}"))?;
     let bound = listener.local_addr()?;
@@ -354,12 +360,8 @@ async fn import(database: &str, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let concord = open(database).await?;
     let extract_date =
         args.extract_date.as_deref().map(|text| parse_date(text, "--extract-date")).transpose()?.unwrap_or_else(today);
-    let default_practice = args
-        .practice
-        .as_deref()
-        .map(concord_domain::OdsCode::parse)
-        .transpose()
-        .context("--practice")?;
+    let default_practice =
+        args.practice.as_deref().map(concord_domain::OdsCode::parse).transpose().context("--practice")?;
     let bar = progress_bar("importing");
     let report = concord
         .import(
@@ -377,7 +379,8 @@ async fn import(database: &str, args: ImportArgs) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     let report = report?;
     if !report.rejected.is_empty() {
-        let path = args.rejects.clone().unwrap_or_else(|| PathBuf::from(format!("concord-rejects-{}.ndjson", report.run_id)));
+        let path =
+            args.rejects.clone().unwrap_or_else(|| PathBuf::from(format!("concord-rejects-{}.ndjson", report.run_id)));
         write_rejects(&report, &path)?;
         eprintln!("{} record(s) rejected: see {}", report.rejected.len(), path.display());
     }
@@ -435,7 +438,12 @@ fn print_import_summary(report: &ImportReport, format: Format) {
             println!("  read       {read} records ({})", join_counts(&report.read));
             println!(
                 "  changed    {} patients, {} conditions, {} observations, {} medications, {} encounters, {} organisations",
-                changed.patients, changed.conditions, changed.observations, changed.medications, changed.encounters, changed.organisations
+                changed.patients,
+                changed.conditions,
+                changed.observations,
+                changed.medications,
+                changed.encounters,
+                changed.organisations
             );
             println!("  unreadable {} results kept for a clinician to check", report.unreadable_results);
             println!("  rejected   {}", report.rejected.len());
@@ -485,14 +493,16 @@ async fn report_command(concord: &Concord, report: ReportCommand) -> anyhow::Res
                 }
                 return Ok(());
             }
-            json!(events
-                .into_iter()
-                .map(|event| json!({
-                    "id": event.id, "at": event.at, "actor": event.actor, "actor_role": event.actor_role,
-                    "organisation": event.organisation, "patient_id": event.patient_id, "action": event.action,
-                    "entity": event.entity, "detail": event.detail, "request_id": event.request_id,
-                }))
-                .collect::<Vec<_>>())
+            json!(
+                events
+                    .into_iter()
+                    .map(|event| json!({
+                        "id": event.id, "at": event.at, "actor": event.actor, "actor_role": event.actor_role,
+                        "organisation": event.organisation, "patient_id": event.patient_id, "action": event.action,
+                        "entity": event.entity, "detail": event.detail, "request_id": event.request_id,
+                    }))
+                    .collect::<Vec<_>>()
+            )
         }
     };
     println!("{output}");

@@ -11,8 +11,20 @@ fn forbidden() -> BTreeMap<&'static str, Vec<&'static str>> {
     // The domain core: no IO, no clock, no SQL/HTTP/FHIR, no other Concord crate, no serde on aggregates.
     rules.insert("concord-domain", {
         let mut deny: Vec<&str> = io_and_frameworks.to_vec();
-        deny.extend(["serde", "serde_json", "csv", "rand", "uuid", "concord-codelists", "concord-fhir", "concord-import",
-            "concord-store", "concord-app", "concord-web", "concord-synth"]);
+        deny.extend([
+            "serde",
+            "serde_json",
+            "csv",
+            "rand",
+            "uuid",
+            "concord-codelists",
+            "concord-fhir",
+            "concord-import",
+            "concord-store",
+            "concord-app",
+            "concord-web",
+            "concord-synth",
+        ]);
         deny
     });
     rules.insert("concord-codelists", {
@@ -36,7 +48,10 @@ fn forbidden() -> BTreeMap<&'static str, Vec<&'static str>> {
         deny
     });
     // Storage knows the domain only: not the web, not the use cases, not FHIR.
-    rules.insert("concord-store", vec!["axum", "askama", "tower-http", "clap", "concord-fhir", "concord-import", "concord-app", "concord-web"]);
+    rules.insert(
+        "concord-store",
+        vec!["axum", "askama", "tower-http", "clap", "concord-fhir", "concord-import", "concord-app", "concord-web"],
+    );
     // Use cases: no HTTP, HTML or command line.
     rules.insert("concord-app", vec!["axum", "askama", "tower-http", "clap", "sqlx", "concord-web"]);
     // The web layer reaches data only through the use cases: no SQL.

@@ -119,7 +119,8 @@ impl Catalogue {
     /// conditions so that register rules see them.
     pub fn is_register_code(&self, code: &Code) -> bool {
         self.registers.iter().any(|register| {
-            register.diagnosis.contains(code) || register.resolved.as_ref().is_some_and(|resolved| resolved.contains(code))
+            register.diagnosis.contains(code)
+                || register.resolved.as_ref().is_some_and(|resolved| resolved.contains(code))
         })
     }
 

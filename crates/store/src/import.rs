@@ -89,6 +89,16 @@ pub struct ImportWriter {
 
 const CHUNK_ROWS: usize = 64;
 
+/// The rows for one record table in a batch, and how to upsert and count them.
+struct TableWrite {
+    table: &'static str,
+    columns: &'static [&'static str],
+    conflict: &'static [&'static str],
+    compared: &'static [&'static str],
+    rows: Vec<Vec<Value>>,
+    count: fn(&mut RecordCounts),
+}
+
 impl Store {
     pub fn import_writer(&self, actor: Actor) -> ImportWriter {
         ImportWriter { store: self.clone(), actor, patient_ids: HashMap::new() }
@@ -173,24 +183,41 @@ impl ImportWriter {
             }
         }
 
-        let tables: [(&str, &[&str], &[&str], &[&str], Vec<Vec<Value>>, fn(&mut RecordCounts)); 4] = [
-            (
-                "condition",
-                CONDITION_COLUMNS,
-                &["patient_id", "code_system", "code", "onset"],
-                CONDITION_COMPARED,
-                conditions,
-                |c| c.conditions += 1,
-            ),
-            ("observation", OBSERVATION_COLUMNS, &["source_key"], OBSERVATION_COMPARED, observations, |c| {
-                c.observations += 1
-            }),
-            ("medication", MEDICATION_COLUMNS, &["source_key"], MEDICATION_COMPARED, medications, |c| {
-                c.medications += 1
-            }),
-            ("encounter", ENCOUNTER_COLUMNS, &["source_key"], ENCOUNTER_COMPARED, encounters, |c| c.encounters += 1),
+        let tables = [
+            TableWrite {
+                table: "condition",
+                columns: CONDITION_COLUMNS,
+                conflict: &["patient_id", "code_system", "code", "onset"],
+                compared: CONDITION_COMPARED,
+                rows: conditions,
+                count: |counts| counts.conditions += 1,
+            },
+            TableWrite {
+                table: "observation",
+                columns: OBSERVATION_COLUMNS,
+                conflict: &["source_key"],
+                compared: OBSERVATION_COMPARED,
+                rows: observations,
+                count: |counts| counts.observations += 1,
+            },
+            TableWrite {
+                table: "medication",
+                columns: MEDICATION_COLUMNS,
+                conflict: &["source_key"],
+                compared: MEDICATION_COMPARED,
+                rows: medications,
+                count: |counts| counts.medications += 1,
+            },
+            TableWrite {
+                table: "encounter",
+                columns: ENCOUNTER_COLUMNS,
+                conflict: &["source_key"],
+                compared: ENCOUNTER_COMPARED,
+                rows: encounters,
+                count: |counts| counts.encounters += 1,
+            },
         ];
-        for (table, columns, conflict, compared, rows, count) in tables {
+        for TableWrite { table, columns, conflict, compared, rows, count } in tables {
             let rows = last_per_key(rows, columns, conflict);
             for chunk in rows.chunks(CHUNK_ROWS) {
                 let sql = upsert_sql(table, columns, conflict, compared, chunk.len(), "patient_id");

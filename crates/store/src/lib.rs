@@ -27,7 +27,7 @@ pub use read::{
     ConditionRow, EncounterRow, MedicationRow, ObservationRow, PatientListing, PatientRow, PatientSearch,
     RegisterPatient, RejectionRow,
 };
-pub use staff::{SessionRow, StaffUserRow};
+pub use staff::{NewStaffUser, SessionRow, StaffUserRow};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

@@ -20,6 +20,17 @@ pub struct StaffUserRow {
     pub is_demo: bool,
 }
 
+/// A staff account to create; the password is already an argon2id PHC string.
+#[derive(Debug, Clone, Copy)]
+pub struct NewStaffUser<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub role: &'a str,
+    pub organisation: Option<&'a str>,
+    pub password_hash: &'a str,
+    pub is_demo: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRow {
     pub user: StaffUserRow,
@@ -46,16 +57,8 @@ fn user_from_row(row: &AnyRow) -> Result<StaffUserRow, sqlx::Error> {
 
 impl Store {
     /// Creates a staff account; fails with `Conflict` if the username is taken.
-    pub async fn create_staff_user(
-        &self,
-        username: &str,
-        display_name: &str,
-        role: &str,
-        organisation: Option<&str>,
-        password_hash: &str,
-        is_demo: bool,
-        now: &str,
-    ) -> Result<String, StoreError> {
+    pub async fn create_staff_user(&self, user: &NewStaffUser<'_>, now: &str) -> Result<String, StoreError> {
+        let NewStaffUser { username, display_name, role, organisation, password_hash, is_demo } = *user;
         let id = sql::new_id();
         let result = sqlx::query(
             "INSERT INTO staff_user (id, username, display_name, role, organisation, password_hash, is_demo, created_at) \

@@ -10,7 +10,7 @@ use concord_domain::record::{
     Condition, ConditionStatus, Observation, ObservationStatus, ObservationValue, Quantity, ResultSource,
 };
 use concord_domain::units::Ucum;
-use concord_store::{AuditFilter, Backend, ClinicalRecord, PatientRef, PatientSearch, Store};
+use concord_store::{AuditFilter, Backend, ClinicalRecord, NewStaffUser, PatientRef, PatientSearch, Store};
 use time::macros::{date, datetime};
 
 /// A fresh, empty database on each engine available.
@@ -146,7 +146,17 @@ async fn a_database_made_by_the_first_schema_upgrades_with_its_records_intact() 
         assert_eq!(upgraded.observations(&found[0].id).await.unwrap().len(), 1);
         // The second migration's tables work.
         upgraded
-            .create_staff_user("nurse", "A Nurse", "nurse", None, "$argon2id$x", false, "2026-01-01T00:00:00Z")
+            .create_staff_user(
+                &NewStaffUser {
+                    username: "nurse",
+                    display_name: "A Nurse",
+                    role: "nurse",
+                    organisation: None,
+                    password_hash: "$argon2id$x",
+                    is_demo: false,
+                },
+                "2026-01-01T00:00:00Z",
+            )
             .await
             .unwrap();
         assert_eq!(upgraded.staff_user_count().await.unwrap(), 1);
@@ -388,12 +398,32 @@ async fn register_walk_visits_every_patient_once_with_their_conditions() {
 async fn sessions_expire_and_usernames_are_unique() {
     for store in engines().await {
         let id = store
-            .create_staff_user("gp1", "Dr One", "gp", Some("F00001"), "$argon2id$hash", false, "2026-01-01T00:00:00Z")
+            .create_staff_user(
+                &NewStaffUser {
+                    username: "gp1",
+                    display_name: "Dr One",
+                    role: "gp",
+                    organisation: Some("F00001"),
+                    password_hash: "$argon2id$hash",
+                    is_demo: false,
+                },
+                "2026-01-01T00:00:00Z",
+            )
             .await
             .unwrap();
         assert!(
             store
-                .create_staff_user("gp1", "Dr Two", "gp", None, "$argon2id$h", false, "2026-01-01T00:00:00Z")
+                .create_staff_user(
+                    &NewStaffUser {
+                        username: "gp1",
+                        display_name: "Dr Two",
+                        role: "gp",
+                        organisation: None,
+                        password_hash: "$argon2id$h",
+                        is_demo: false
+                    },
+                    "2026-01-01T00:00:00Z"
+                )
                 .await
                 .is_err()
         );
@@ -420,17 +450,25 @@ async fn missing_and_present_numeric_values_mix_across_batches() {
             source: ResultSource::Imported("test".into()),
         });
         writer
-            .write(&[practice()], &[("Patient/a".into(), patient(None, "Jones", "Ann"))], &[
-                (source("Patient/a"), "Observation/s".into(), smoking.clone()),
-                (source("Patient/a"), "Observation/1".into(), hba1c("53", ObservationStatus::Final)),
-            ])
+            .write(
+                &[practice()],
+                &[("Patient/a".into(), patient(None, "Jones", "Ann"))],
+                &[
+                    (source("Patient/a"), "Observation/s".into(), smoking.clone()),
+                    (source("Patient/a"), "Observation/1".into(), hba1c("53", ObservationStatus::Final)),
+                ],
+            )
             .await
             .unwrap();
         writer
-            .write(&[], &[], &[
-                (source("Patient/a"), "Observation/2".into(), hba1c("54", ObservationStatus::Final)),
-                (source("Patient/a"), "Observation/s2".into(), smoking),
-            ])
+            .write(
+                &[],
+                &[],
+                &[
+                    (source("Patient/a"), "Observation/2".into(), hba1c("54", ObservationStatus::Final)),
+                    (source("Patient/a"), "Observation/s2".into(), smoking),
+                ],
+            )
             .await
             .unwrap();
         assert_eq!(store.table_counts().await.unwrap().iter().find(|(table, _)| table == "observation").unwrap().1, 4);

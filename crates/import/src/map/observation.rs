@@ -131,13 +131,8 @@ fn register_entry(
     let Some(effective) = observation.effective().map(|effective| effective.earliest_moment()) else {
         return Err(refuse(format!("coded entry {} has no date, so its place in the record is unknown", concept.code)));
     };
-    let condition = Condition {
-        concept,
-        onset: Some(effective.date()),
-        resolved: None,
-        status,
-        recorded: Some(effective.date()),
-    };
+    let condition =
+        Condition { concept, onset: Some(effective.date()), resolved: None, status, recorded: Some(effective.date()) };
     Ok(ObservationOutcome::Items(vec![Item::Condition { key: key.clone(), subject, condition }]))
 }
 
@@ -315,9 +310,10 @@ mod register_entry_tests {
 
     #[test]
     fn a_resolved_code_recorded_as_a_coded_entry_becomes_a_dated_condition() {
-        let outcome = map(r#"{"status":"final","subject":{"reference":"Patient/1"},"effectiveDateTime":"2024-05-02T10:00:00Z",
+        let outcome =
+            map(r#"{"status":"final","subject":{"reference":"Patient/1"},"effectiveDateTime":"2024-05-02T10:00:00Z",
             "code":{"coding":[{"system":"http://snomed.info/sct","code":"315051004","display":"Diabetes resolved"}]}}"#)
-        .unwrap();
+            .unwrap();
         let ObservationOutcome::Items(items) = outcome else { panic!("expected items") };
         let [Item::Condition { condition, .. }] = items.as_slice() else { panic!("expected one condition: {items:?}") };
         assert_eq!(condition.concept.code, Code::snomed("315051004"));
@@ -327,7 +323,8 @@ mod register_entry_tests {
 
     #[test]
     fn other_unused_codes_are_still_skipped_and_undated_register_entries_refused() {
-        let skipped = map(r#"{"status":"final","subject":{"reference":"Patient/1"},"effectiveDateTime":"2024-05-02T10:00:00Z",
+        let skipped =
+            map(r#"{"status":"final","subject":{"reference":"Patient/1"},"effectiveDateTime":"2024-05-02T10:00:00Z",
             "code":{"coding":[{"system":"http://loinc.org","code":"9279-1"}]}}"#);
         assert_eq!(skipped, Ok(ObservationOutcome::NotUsed));
         let undated = map(r#"{"status":"final","subject":{"reference":"Patient/1"},
