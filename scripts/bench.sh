@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 patients=${1:-100000}
 only_postgres=${2:-}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/concord-target}
-cargo build --release -p concord-bench
+cargo build --release -p concord-bench -p concord-cli
 work=${CONCORD_BENCH_DIR:-$HOME/.cache/concord-bench}
 mkdir -p "$work"
 url=${CONCORD_BENCH_POSTGRES_URL:-}
@@ -20,3 +20,4 @@ fi
 args=(--patients "$patients" --work "$work" --postgres "$url")
 [ "$only_postgres" = postgres ] && args+=(--skip-sqlite)
 "$CARGO_TARGET_DIR/release/concord-bench" "${args[@]}"
+[ "$only_postgres" = postgres ] || scripts/bench-page.sh "$CARGO_TARGET_DIR/release/concord"

@@ -27,6 +27,21 @@ impl Value {
     }
 }
 
+/// Binds values taken by value, so no text is copied on the import path.
+pub(crate) fn bind_owned<'q>(
+    mut query: Query<'q, Any, AnyArguments>,
+    values: impl IntoIterator<Item = Value>,
+) -> Query<'q, Any, AnyArguments> {
+    for value in values {
+        query = match value {
+            Value::Text(text) => query.bind(text),
+            Value::Integer(integer) => query.bind(integer),
+            Value::Real(real) => query.bind(real),
+        };
+    }
+    query
+}
+
 pub(crate) fn bind_values<'q>(
     mut query: Query<'q, Any, AnyArguments>,
     values: &[Value],

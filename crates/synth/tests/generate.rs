@@ -28,7 +28,8 @@ const DETAILED: u64 = 5_000;
 const PREVALENCE_TOLERANCE: f64 = 0.20;
 
 fn scratch(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("concord-synth-{name}"));
+    // One folder per process: the test runner may run tests of this file in parallel processes.
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("concord-synth-{name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&path);
     path
 }
@@ -47,6 +48,8 @@ fn population() -> &'static (PathBuf, Summary, Scan) {
     RUN.get_or_init(|| {
         let (directory, summary) = run("population", POPULATION, 2026);
         let scan = scan_files(&directory, false);
+        // Tests use only the summary and the scan; the files (hundreds of MB) go at once.
+        let _ = fs::remove_dir_all(&directory);
         (directory, summary, scan)
     })
 }
@@ -57,6 +60,7 @@ fn detailed() -> &'static (PathBuf, Summary, Scan) {
     RUN.get_or_init(|| {
         let (directory, summary) = run("detailed", DETAILED, 7);
         let scan = scan_files(&directory, true);
+        let _ = fs::remove_dir_all(&directory);
         (directory, summary, scan)
     })
 }
