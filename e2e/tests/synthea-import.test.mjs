@@ -64,6 +64,15 @@ for (const [engine, database] of engines) {
       assert.equal(changed, 0, `second import changed ${changed} ${kind}`);
     }
     assert.deepEqual(JSON.parse(concord(database, ['report', 'registers', '--on', on, '--format', 'json']).stdout), expected);
+
+    // The other reports match their published schemas.
+    const organisations = JSON.parse(concord(database, ['report', 'organisations', '--format', 'json']).stdout);
+    const validOrganisations = schema('report-organisations.schema.json');
+    assert.ok(validOrganisations(organisations), JSON.stringify(validOrganisations.errors));
+    const audit = JSON.parse(concord(database, ['report', 'audit', '--format', 'json', '--limit', '50']).stdout);
+    const validAudit = schema('report-audit.schema.json');
+    assert.ok(validAudit(audit), JSON.stringify(validAudit.errors));
+    assert.ok(audit.some((event) => event.action === 'import'), 'import runs are audited');
   });
 }
 
