@@ -18,7 +18,7 @@ use crate::{AppError, Concord};
 
 /// Records per write transaction: large enough to amortise commits, small enough to keep latency
 /// and memory low.
-const BATCH_RECORDS: usize = 10_000;
+const BATCH_RECORDS: usize = 4000;
 
 #[derive(Debug, Clone)]
 pub struct ImportOptions {

@@ -87,9 +87,9 @@ pub struct ImportWriter {
     patient_ids: HashMap<PatientRef, String>,
 }
 
-/// Rows per multi-row statement: fewer, larger statements cost less per row. 256 rows of the widest
-/// table (24 columns) stay far below SQLite's 32,766 and PostgreSQL's 65,535 parameters.
-const CHUNK_ROWS: usize = 256;
+/// Rows per multi-row statement. Measured on 100k patients: 64 beat 256 on SQLite (325 s against
+/// 406 s for the same import), where long statements cost more to run than they save in calls.
+const CHUNK_ROWS: usize = 64;
 
 /// The rows for one record table in a batch, and how to upsert and count them.
 struct TableWrite {
