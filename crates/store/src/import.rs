@@ -96,7 +96,6 @@ struct TableWrite {
     table: &'static str,
     columns: &'static [&'static str],
     conflict: &'static [&'static str],
-    compared: &'static [&'static str],
     rows: Vec<Vec<Value>>,
     count: fn(&mut RecordCounts),
 }
@@ -190,7 +189,6 @@ impl ImportWriter {
                 table: "condition",
                 columns: CONDITION_COLUMNS,
                 conflict: &["patient_id", "code_system", "code", "onset"],
-                compared: CONDITION_COMPARED,
                 rows: conditions,
                 count: |counts| counts.conditions += 1,
             },
@@ -198,7 +196,6 @@ impl ImportWriter {
                 table: "observation",
                 columns: OBSERVATION_COLUMNS,
                 conflict: &["source_key"],
-                compared: OBSERVATION_COMPARED,
                 rows: observations,
                 count: |counts| counts.observations += 1,
             },
@@ -206,7 +203,6 @@ impl ImportWriter {
                 table: "medication",
                 columns: MEDICATION_COLUMNS,
                 conflict: &["source_key"],
-                compared: MEDICATION_COMPARED,
                 rows: medications,
                 count: |counts| counts.medications += 1,
             },
@@ -214,16 +210,16 @@ impl ImportWriter {
                 table: "encounter",
                 columns: ENCOUNTER_COLUMNS,
                 conflict: &["source_key"],
-                compared: ENCOUNTER_COMPARED,
                 rows: encounters,
                 count: |counts| counts.encounters += 1,
             },
         ];
-        for TableWrite { table, columns, conflict, compared, rows, count } in tables {
+        for TableWrite { table, columns, conflict, rows, count } in tables {
+            let compared = compared_columns(columns, conflict);
             let mut rows = last_per_key(rows, columns, conflict).into_iter().peekable();
             while rows.peek().is_some() {
                 let chunk: Vec<Vec<Value>> = rows.by_ref().take(CHUNK_ROWS).collect();
-                let sql = upsert_sql(table, columns, conflict, compared, chunk.len(), "patient_id");
+                let sql = upsert_sql(table, columns, conflict, &compared, chunk.len(), "patient_id");
                 // sqlx's Any driver declares a NULL f64 to PostgreSQL as float4 (sqlx-core 0.9
                 // any/arguments.rs swaps Real and Double for nulls), so a statement prepared with a
                 // NULL value_number would refuse a later float8 in the same slot. On PostgreSQL these
@@ -313,7 +309,7 @@ impl ImportWriter {
             (None, None) => (sql::new_id(), true),
         };
         let values = patient_values(&id, patient, now);
-        let sql = upsert_sql("patient", PATIENT_COLUMNS, &["id"], PATIENT_COMPARED, 1, "id");
+        let sql = upsert_sql("patient", PATIENT_COLUMNS, &["id"], &compared_columns(PATIENT_COLUMNS, &["id"]), 1, "id");
         let written = bind_values(generated(sql), &values).fetch_optional(&mut **transaction).await?.is_some();
 
         let mut identifiers = vec![("source".to_owned(), source_key.to_owned())];
@@ -337,6 +333,15 @@ impl ImportWriter {
         }
         Ok(Ok(written.then_some((id, created))))
     }
+}
+
+/// The columns whose change makes an upsert a change worth writing and auditing: all but the
+/// conflict key, Concord's own id and timestamp, and bookkeeping that does not alter the record
+/// (which source record or system a row came from, the derived search name). So a repeated
+/// Condition under another source key, or a re-import, is no change.
+fn compared_columns(columns: &[&'static str], conflict: &[&str]) -> Vec<&'static str> {
+    const NOT_COMPARED: [&str; 5] = ["id", "updated_at", "source_key", "source", "search_name"];
+    columns.iter().copied().filter(|column| !NOT_COMPARED.contains(column) && !conflict.contains(column)).collect()
 }
 
 /// Keeps the last row for each conflict key: one statement may not touch a row twice (PostgreSQL
@@ -405,29 +410,6 @@ pub(crate) const PATIENT_COLUMNS: &[&str] = &[
     "communication_needs",
     "updated_at",
 ];
-const PATIENT_COMPARED: &[&str] = &[
-    "nhs_number",
-    "nhs_number_verification",
-    "name_prefix",
-    "given_name",
-    "family_name",
-    "birth_date",
-    "sex",
-    "address_lines",
-    "city",
-    "postcode",
-    "death_date",
-    "practice_ods_code",
-    "registration_start",
-    "registration_end",
-    "phone",
-    "mobile",
-    "email",
-    "preferred_channel",
-    "language",
-    "interpreter_needed",
-    "communication_needs",
-];
 
 /// Lower-case "family given" used for prefix search on family name.
 pub(crate) fn search_name(family: &str, given: &str) -> String {
@@ -477,7 +459,6 @@ const CONDITION_COLUMNS: &[&str] = &[
     "status",
     "updated_at",
 ];
-const CONDITION_COMPARED: &[&str] = &["term", "resolved", "recorded", "status"];
 
 fn condition_row(patient_id: &str, source_key: &str, condition: &Condition, now: &str) -> Vec<Value> {
     vec![
@@ -515,22 +496,6 @@ const OBSERVATION_COLUMNS: &[&str] = &[
     "source",
     "unreadable_reason",
     "updated_at",
-];
-const OBSERVATION_COMPARED: &[&str] = &[
-    "patient_id",
-    "code_system",
-    "code",
-    "term",
-    "observable",
-    "value_kind",
-    "value_text",
-    "value_number",
-    "unit",
-    "value_code_system",
-    "value_code",
-    "effective",
-    "status",
-    "unreadable_reason",
 ];
 
 fn observation_row(patient_id: &str, source_key: &str, observation: &Observation, now: &str) -> Vec<Value> {
@@ -623,8 +588,6 @@ const MEDICATION_COLUMNS: &[&str] = &[
     "as_at",
     "updated_at",
 ];
-const MEDICATION_COMPARED: &[&str] =
-    &["patient_id", "code_system", "code", "term", "dosage", "status", "authored", "as_at"];
 
 fn medication_row(patient_id: &str, source_key: &str, medication: &Medication, now: &str) -> Vec<Value> {
     vec![
@@ -657,19 +620,6 @@ const ENCOUNTER_COLUMNS: &[&str] = &[
     "booked_at",
     "year_of_care_contact",
     "updated_at",
-];
-const ENCOUNTER_COMPARED: &[&str] = &[
-    "patient_id",
-    "start_at",
-    "setting",
-    "clinician",
-    "status",
-    "kind_code_system",
-    "kind_code",
-    "kind_term",
-    "planned",
-    "booked_at",
-    "year_of_care_contact",
 ];
 
 fn encounter_row(patient_id: &str, source_key: &str, encounter: &Encounter, now: &str) -> Vec<Value> {
