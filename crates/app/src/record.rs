@@ -168,3 +168,54 @@ impl Concord {
         })
     }
 }
+
+impl Concord {
+    /// Results that could raise a red flag but could not be read at import, for clinicians to
+    /// check. The list can identify people (file locations, source keys), so reading it is audited.
+    pub async fn unreadable_results(
+        &self,
+        staff: &StaffMember,
+        request_id: Option<String>,
+    ) -> Result<Vec<concord_store::RejectionRow>, AppError> {
+        staff.require(Permission::ViewPatientRecord)?;
+        let rows = self.store.unreviewed_red_flag_rejections().await?;
+        self.record_read(staff, "UnreadableResultsList", format!("{} result(s) listed", rows.len()), request_id)
+            .await?;
+        Ok(rows)
+    }
+
+    /// The most recent audit events, for the privacy officer. Reading the trail is itself audited.
+    pub async fn audit_trail(
+        &self,
+        staff: &StaffMember,
+        limit: i64,
+        request_id: Option<String>,
+    ) -> Result<Vec<concord_store::AuditEntry>, AppError> {
+        staff.require(Permission::ViewAudit)?;
+        let events =
+            self.store.audit_events(&concord_store::AuditFilter { limit: Some(limit), ..Default::default() }).await?;
+        self.record_read(staff, "AuditTrail", format!("{} event(s) listed", events.len()), request_id).await?;
+        Ok(events)
+    }
+
+    async fn record_read(
+        &self,
+        staff: &StaffMember,
+        entity: &str,
+        detail: String,
+        request_id: Option<String>,
+    ) -> Result<(), AppError> {
+        self.store
+            .record_audit(&[NewAuditEvent {
+                actor: staff.actor(),
+                organisation: staff.organisation.clone(),
+                patient_id: None,
+                action: AuditAction::Read,
+                entity: entity.into(),
+                detail,
+                request_id,
+            }])
+            .await?;
+        Ok(())
+    }
+}

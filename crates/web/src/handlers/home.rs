@@ -7,7 +7,6 @@ use concord_app::AppError;
 use concord_app::record::StaffMember;
 use concord_app::registers::RegisterCounts;
 use concord_domain::access::Permission;
-use concord_store::AuditFilter;
 
 use crate::error::PageError;
 use crate::handlers::today;
@@ -113,13 +112,10 @@ pub(crate) async fn unreadable_results(
     Extension(context): Extension<RequestContext>,
     signed_in: SignedIn,
 ) -> Result<Response, PageError> {
-    signed_in.staff.require(Permission::ViewPatientRecord)?;
     let rows = state
         .concord
-        .store
-        .unreviewed_red_flag_rejections()
-        .await
-        .map_err(AppError::from)?
+        .unreadable_results(&signed_in.staff, Some(context.request_id.clone()))
+        .await?
         .into_iter()
         .map(|rejection| RejectionView {
             result: rejection
@@ -142,13 +138,8 @@ pub(crate) async fn audit_trail(
     Extension(context): Extension<RequestContext>,
     signed_in: SignedIn,
 ) -> Result<Response, PageError> {
-    signed_in.staff.require(Permission::ViewAudit)?;
-    let events = state
-        .concord
-        .store
-        .audit_events(&AuditFilter { limit: Some(AUDIT_EVENTS_SHOWN), ..AuditFilter::default() })
-        .await
-        .map_err(AppError::from)?;
+    let events =
+        state.concord.audit_trail(&signed_in.staff, AUDIT_EVENTS_SHOWN, Some(context.request_id.clone())).await?;
     let rows = events
         .into_iter()
         .map(|event| AuditRow {
