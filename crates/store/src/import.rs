@@ -460,21 +460,30 @@ const CONDITION_COLUMNS: &[&str] = &[
     "updated_at",
 ];
 
-fn condition_row(patient_id: &str, source_key: &str, condition: &Condition, now: &str) -> Vec<Value> {
+/// The columns every coded record row starts with: Concord's id, the patient, the source key and
+/// the code with its term.
+fn coded_row_start(patient_id: &str, source_key: &str, concept: &CodedConcept) -> Vec<Value> {
     vec![
         Value::text(sql::new_id()),
         Value::text(patient_id),
         Value::text(source_key),
-        Value::text(condition.concept.code.system.short_name()),
-        Value::text(condition.concept.code.code.clone()),
-        Value::text(condition.concept.term.clone()),
+        Value::text(concept.code.system.short_name()),
+        Value::text(concept.code.code.clone()),
+        Value::text(concept.term.clone()),
+    ]
+}
+
+fn condition_row(patient_id: &str, source_key: &str, condition: &Condition, now: &str) -> Vec<Value> {
+    let mut row = coded_row_start(patient_id, source_key, &condition.concept);
+    row.extend([
         // Unknown onset is stored as '' so that repeats of an undated code still collapse.
         Value::text(sql::optional_date_text(condition.onset).unwrap_or_default()),
         Value::optional_text(sql::optional_date_text(condition.resolved)),
         Value::optional_text(sql::optional_date_text(condition.recorded)),
         Value::text(condition.status.as_str()),
         Value::text(now),
-    ]
+    ]);
+    row
 }
 
 const OBSERVATION_COLUMNS: &[&str] = &[
@@ -519,13 +528,8 @@ fn observation_row(patient_id: &str, source_key: &str, observation: &Observation
         ObservationValue::Text(text) => ("text", Some(text.clone()), None, None, None, None),
         ObservationValue::None => ("none", None, None, None, None, None),
     };
-    vec![
-        Value::text(sql::new_id()),
-        Value::text(patient_id),
-        Value::text(source_key),
-        Value::text(observation.concept.code.system.short_name()),
-        Value::text(observation.concept.code.code.clone()),
-        Value::text(observation.concept.term.clone()),
+    let mut row = coded_row_start(patient_id, source_key, &observation.concept);
+    row.extend([
         Value::optional_text(observation.observable.clone()),
         Value::text(kind),
         Value::Text(text),
@@ -541,7 +545,8 @@ fn observation_row(patient_id: &str, source_key: &str, observation: &Observation
         }),
         Value::Text(None),
         Value::text(now),
-    ]
+    ]);
+    row
 }
 
 fn unreadable_row(
@@ -552,13 +557,8 @@ fn unreadable_row(
     reason: &str,
     now: &str,
 ) -> Vec<Value> {
-    vec![
-        Value::text(sql::new_id()),
-        Value::text(patient_id),
-        Value::text(source_key),
-        Value::text(concept.code.system.short_name()),
-        Value::text(concept.code.code.clone()),
-        Value::text(concept.term.clone()),
+    let mut row = coded_row_start(patient_id, source_key, concept);
+    row.extend([
         Value::Text(None),
         Value::text("unreadable"),
         Value::Text(None),
@@ -572,7 +572,8 @@ fn unreadable_row(
         Value::text("import"),
         Value::text(reason),
         Value::text(now),
-    ]
+    ]);
+    row
 }
 
 const MEDICATION_COLUMNS: &[&str] = &[
@@ -590,19 +591,15 @@ const MEDICATION_COLUMNS: &[&str] = &[
 ];
 
 fn medication_row(patient_id: &str, source_key: &str, medication: &Medication, now: &str) -> Vec<Value> {
-    vec![
-        Value::text(sql::new_id()),
-        Value::text(patient_id),
-        Value::text(source_key),
-        Value::text(medication.concept.code.system.short_name()),
-        Value::text(medication.concept.code.code.clone()),
-        Value::text(medication.concept.term.clone()),
+    let mut row = coded_row_start(patient_id, source_key, &medication.concept);
+    row.extend([
         Value::optional_text(medication.dosage.clone()),
         Value::text(medication.status.as_str()),
         Value::optional_text(sql::optional_date_text(medication.authored)),
         Value::text(sql::date_text(medication.as_at)),
         Value::text(now),
-    ]
+    ]);
+    row
 }
 
 const ENCOUNTER_COLUMNS: &[&str] = &[
