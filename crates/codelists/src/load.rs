@@ -54,12 +54,12 @@ struct ParsedCodelist {
     implied_values: Vec<(Code, f64)>,
 }
 
-fn invalid(file: &str, line: u64, reason: impl Into<String>) -> CatalogueError {
+pub(crate) fn invalid(file: &str, line: u64, reason: impl Into<String>) -> CatalogueError {
     CatalogueError::Invalid { file: file.to_owned(), line, reason: reason.into() }
 }
 
 /// The `# key: value` lines at the top of a file, with the line each came from.
-fn metadata(file: &str, text: &str) -> Result<HashMap<String, (String, u64)>, CatalogueError> {
+pub(crate) fn metadata(file: &str, text: &str) -> Result<HashMap<String, (String, u64)>, CatalogueError> {
     let mut entries = HashMap::new();
     for (index, line) in text.lines().enumerate() {
         let line_number = index as u64 + 1;
@@ -77,14 +77,14 @@ fn metadata(file: &str, text: &str) -> Result<HashMap<String, (String, u64)>, Ca
 }
 
 /// A file's CSV part: its header columns and each record with the line it starts on.
-struct Table {
-    columns: Vec<String>,
-    rows: Vec<(u64, StringRecord)>,
+pub(crate) struct Table {
+    pub(crate) columns: Vec<String>,
+    pub(crate) rows: Vec<(u64, StringRecord)>,
 }
 
 /// Reads the CSV part of a file, skipping `#` lines, and checks the header: the `required`
 /// columns in order, then only columns from `optional`.
-fn records(file: &str, text: &str, required: &[&str], optional: &[&str]) -> Result<Table, CatalogueError> {
+pub(crate) fn records(file: &str, text: &str, required: &[&str], optional: &[&str]) -> Result<Table, CatalogueError> {
     let mut reader = csv::ReaderBuilder::new().comment(Some(b'#')).flexible(false).from_reader(text.as_bytes());
     let header = reader.headers().map_err(|error| csv_error(file, &error))?.clone();
     let columns: Vec<String> = header.iter().map(|column| column.trim().to_owned()).collect();
@@ -114,7 +114,7 @@ fn csv_error(file: &str, error: &csv::Error) -> CatalogueError {
     invalid(file, line, format!("malformed CSV: {error}"))
 }
 
-fn field(record: &StringRecord, index: usize) -> &str {
+pub(crate) fn field(record: &StringRecord, index: usize) -> &str {
     record.get(index).unwrap_or("").trim()
 }
 
@@ -182,7 +182,7 @@ fn code(file: &str, line: u64, system: &str, code: &str) -> Result<Code, Catalog
     Ok(Code::new(system, code))
 }
 
-fn number(file: &str, line: u64, column: &str, text: &str) -> Result<f64, CatalogueError> {
+pub(crate) fn number(file: &str, line: u64, column: &str, text: &str) -> Result<f64, CatalogueError> {
     let parsed = match text.split_once('/') {
         Some((numerator, denominator)) => match (numerator.trim().parse::<f64>(), denominator.trim().parse::<f64>()) {
             (Ok(numerator), Ok(denominator)) if denominator != 0.0 => Some(numerator / denominator),
@@ -196,7 +196,7 @@ fn number(file: &str, line: u64, column: &str, text: &str) -> Result<f64, Catalo
     }
 }
 
-fn listed<'c>(
+pub(crate) fn listed<'c>(
     file: &str,
     line: u64,
     codelists: &'c HashMap<String, Codelist>,
@@ -205,7 +205,7 @@ fn listed<'c>(
     codelists.get(id).ok_or_else(|| invalid(file, line, format!("codelist `{id}` does not exist in {CODELIST_DIR}")))
 }
 
-fn required_text<'r>(
+pub(crate) fn required_text<'r>(
     file: &str,
     line: u64,
     record: &'r StringRecord,

@@ -6,12 +6,18 @@
 
 pub mod access;
 pub mod audit;
+pub mod care_process;
 pub mod code;
 pub mod codelist;
+pub mod criterion;
+pub mod cycle;
 pub mod nhs_number;
 pub mod organisation;
 pub mod patient;
 pub mod record;
+pub mod risk;
+pub mod snapshot;
+pub mod target;
 pub mod units;
 
 pub use code::{Code, CodeSystem, CodedConcept};
