@@ -58,6 +58,10 @@ pub struct ImportReport {
     pub rejected: Vec<RejectedRecord>,
     /// Resources Concord does not use, by type.
     pub skipped: BTreeMap<String, u64>,
+    /// People whose cycle status was recomputed after the import, and red flags raised.
+    pub status: crate::status::Refreshed,
+    /// Time spent keeping statuses current (the upkeep cost of the import).
+    pub status_seconds: f64,
 }
 
 /// Progress for a progress bar.
@@ -214,6 +218,13 @@ impl Concord {
         }
         self.flush(&mut writer, &mut batch, &mut report).await?;
         on_progress(ImportProgress { bytes_read: bytes_total, bytes_total, records_written: report.changed.total() });
+        // Statuses and red flags follow the results straight away: the writer marked everyone
+        // whose record changed as stale in the same transactions, so a crash here loses nothing
+        // (the next refresh finds them still stale).
+        let started = std::time::Instant::now();
+        let now = OffsetDateTime::now_utc();
+        report.status = self.refresh_statuses(now.date(), now).await?;
+        report.status_seconds = started.elapsed().as_secs_f64();
         match reader.await {
             Ok(Ok(_)) => {}
             Ok(Err(error)) => return Err(AppError::Invalid(error.to_string())),

@@ -8,10 +8,13 @@
 //! - No HTTP, HTML or command-line concerns: callers translate [`AppError`] for their users.
 
 pub mod auth;
+pub mod cycle;
 pub mod demo;
 pub mod import;
+pub mod outbox;
 pub mod record;
 pub mod registers;
+pub mod status;
 
 use concord_codelists::Catalogue;
 use concord_store::{Store, StoreError};

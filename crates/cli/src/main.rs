@@ -152,6 +152,34 @@ enum ReportCommand {
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
     },
+    /// The recall worklist: people who enter the Year of Care cycle, soonest recall month first,
+    /// highest risk first within a month, with their stage and the care processes due.
+    Worklist {
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// As at this date (YYYY-MM-DD). Default: today.
+        #[arg(long)]
+        on: Option<String>,
+        /// Only this practice (ODS code).
+        #[arg(long)]
+        practice: Option<String>,
+        /// Only people on this register (e.g. diabetes).
+        #[arg(long)]
+        register: Option<String>,
+        /// Only people at this stage (e.g. due, invited).
+        #[arg(long)]
+        stage: Option<String>,
+        #[arg(long, default_value_t = 100_000)]
+        limit: i64,
+    },
+    /// The triage queue: people with open red flags, urgent first.
+    Triage {
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// As at this date (YYYY-MM-DD). Default: today.
+        #[arg(long)]
+        on: Option<String>,
+    },
     /// The audit trail, newest first.
     Audit {
         #[arg(long, value_enum, default_value_t = Format::Json)]
@@ -432,6 +460,9 @@ fn print_import_summary(report: &ImportReport, format: Format) {
         "rejected": report.rejected.len(),
         "red_flag_rejections": report.rejected.iter().filter(|rejected| rejected.red_flag.is_some()).count(),
         "skipped": report.skipped,
+        "status_refreshed": report.status.people,
+        "red_flags_raised": report.status.flags_raised,
+        "status_seconds": report.status_seconds,
     });
     match format {
         Format::Json => println!("{summary}"),
@@ -485,6 +516,102 @@ async fn report_command(concord: &Concord, report: ReportCommand) -> anyhow::Res
                 .into_iter()
                 .map(|(ods_code, name, kind, parent)| json!({"ods_code": ods_code, "name": name, "kind": kind, "parent_ods_code": parent}))
                 .collect::<Vec<_>>())
+        }
+        ReportCommand::Worklist { format, on, practice, register, stage, limit } => {
+            let on = on.as_deref().map(|text| parse_date(text, "--on")).transpose()?.unwrap_or_else(today);
+            if let Some(stage) = &stage
+                && concord_domain::cycle::Stage::parse(stage).is_none()
+            {
+                anyhow::bail!(
+                    "--stage {stage:?} is not a cycle stage (due, invited, information_gathering_booked, tests_done, …)"
+                );
+            }
+            let filter = concord_store::WorklistFilter { practice, register, stage, ..Default::default() };
+            let entries = concord
+                .worklist(concord_app::cycle::Caller::Console, &filter, on, time::OffsetDateTime::now_utc(), limit, 0)
+                .await?;
+            if format == Format::Text {
+                for entry in &entries {
+                    let row = &entry.row;
+                    println!(
+                        "{:<12} {:<30} {:<28} risk {:>2}  {}  due: {}",
+                        row.nhs_number.as_deref().unwrap_or("-"),
+                        format!("{}, {}", row.family_name.to_uppercase(), row.given_name),
+                        row.stage,
+                        row.risk_score,
+                        row.registers.join(","),
+                        entry
+                            .due
+                            .iter()
+                            .map(|(item, _, status)| format!("{item}({status})"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    );
+                }
+                return Ok(());
+            }
+            json!(
+                entries
+                    .into_iter()
+                    .map(|entry| {
+                        let row = entry.row;
+                        json!({
+                            "nhs_number": row.nhs_number,
+                            "name": format!("{} {}", row.given_name, row.family_name),
+                            "birth_date": row.birth_date,
+                            "practice": row.practice_ods_code,
+                            "stage": row.stage,
+                            "risk_score": row.risk_score,
+                            "risk_factors": row.risk_factors,
+                            "conditions": row.registers,
+                            "care_planning": row.care_planning,
+                            "recall_month": row.recall_month,
+                            "invitations": row.invitations,
+                            "open_red_flags": row.open_flags,
+                            "due": entry.due.iter().map(|(item, name, status)| json!({"item": item, "name": name, "status": status})).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            )
+        }
+        ReportCommand::Triage { format, on } => {
+            let on = on.as_deref().map(|text| parse_date(text, "--on")).transpose()?.unwrap_or_else(today);
+            let entries =
+                concord.triage_queue(concord_app::cycle::Caller::Console, on, time::OffsetDateTime::now_utc()).await?;
+            if format == Format::Text {
+                for entry in &entries {
+                    for flag in &entry.flags {
+                        println!(
+                            "{:<12} {:<8} {:<28} {:<24} {}",
+                            entry.nhs_number.as_deref().unwrap_or("-"),
+                            flag.severity,
+                            flag.rule_id,
+                            flag.value_text,
+                            flag.result_date
+                        );
+                    }
+                }
+                return Ok(());
+            }
+            json!(
+                entries
+                    .into_iter()
+                    .map(|entry| json!({
+                        "nhs_number": entry.nhs_number,
+                        "name": entry.name,
+                        "flags": entry.flags.iter().map(|flag| json!({
+                            "rule": flag.rule_id,
+                            "severity": flag.severity,
+                            "value": flag.value_text,
+                            "observation_codes": flag.observation_codes.iter().map(|code| json!({"system": code.system.uri(), "code": code.code})).collect::<Vec<_>>(),
+                            "result_date": flag.result_date,
+                            "recommended_action": flag.recommended,
+                            "raised_at": flag.raised_at,
+                            "escalated_at": flag.escalated_at,
+                        })).collect::<Vec<_>>(),
+                    }))
+                    .collect::<Vec<_>>()
+            )
         }
         ReportCommand::Audit { format, limit } => {
             let events = concord

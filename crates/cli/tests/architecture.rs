@@ -56,6 +56,23 @@ fn forbidden() -> BTreeMap<&'static str, Vec<&'static str>> {
     rules.insert("concord-app", vec!["axum", "askama", "tower-http", "clap", "sqlx", "concord-web"]);
     // The web layer reaches data only through the use cases: no SQL.
     rules.insert("concord-web", vec!["sqlx", "clap", "concord-import", "concord-synth"]);
+    // Delivery transports (SMTP, SMS gateway): an IO adapter that knows no other Concord crate.
+    rules.insert(
+        "concord-messaging",
+        vec![
+            "sqlx",
+            "askama",
+            "clap",
+            "concord-domain",
+            "concord-codelists",
+            "concord-fhir",
+            "concord-import",
+            "concord-store",
+            "concord-app",
+            "concord-web",
+            "concord-synth",
+        ],
+    );
     rules
 }
 

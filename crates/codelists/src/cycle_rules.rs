@@ -68,7 +68,8 @@ impl CycleRules {
         let targets = targets(catalogue, sources.targets)?;
         let eligibility = eligibility(catalogue, sources.eligibility)?;
         let risk_factors = risk_factors(catalogue, sources.risk_factors)?;
-        let fingerprint = fingerprint(&[sources.care_processes, sources.targets, sources.eligibility, sources.risk_factors]);
+        let fingerprint =
+            fingerprint(&[sources.care_processes, sources.targets, sources.eligibility, sources.risk_factors]);
         Ok(Self { care_processes, targets, eligibility, risk_factors, fingerprint })
     }
 
@@ -90,11 +91,21 @@ pub fn fingerprint(texts: &[&str]) -> String {
     format!("{hash:016x}")
 }
 
-fn condition(catalogue: &Catalogue, file: &str, line: u64, column: &str, text: &str) -> Result<Condition, CatalogueError> {
+fn condition(
+    catalogue: &Catalogue,
+    file: &str,
+    line: u64,
+    column: &str,
+    text: &str,
+) -> Result<Condition, CatalogueError> {
     let parsed = Condition::parse(text).map_err(|error| invalid(file, line, format!("{column}: {error}")))?;
     for observable in parsed.observables() {
         if catalogue.observable(observable).is_none() {
-            return Err(invalid(file, line, format!("{column}: observable `{observable}` is not in data/observables.csv")));
+            return Err(invalid(
+                file,
+                line,
+                format!("{column}: observable `{observable}` is not in data/observables.csv"),
+            ));
         }
     }
     for register in registers_named(&parsed) {
@@ -166,11 +177,16 @@ fn care_processes(catalogue: &Catalogue, text: &str) -> Result<Vec<CareProcess>,
         for observable in required_text(file, line, &record, 4, "evidence")?.split('|') {
             let observable = observable.trim();
             if catalogue.observable(observable).is_none() {
-                return Err(invalid(file, line, format!("evidence: observable `{observable}` is not in data/observables.csv")));
+                return Err(invalid(
+                    file,
+                    line,
+                    format!("evidence: observable `{observable}` is not in data/observables.csv"),
+                ));
             }
             evidence.push(observable.to_owned());
         }
-        let interval_months = months(file, line, "interval_months", required_text(file, line, &record, 5, "interval_months")?)?;
+        let interval_months =
+            months(file, line, "interval_months", required_text(file, line, &record, 5, "interval_months")?)?;
         let shorter = match (field(&record, 6), field(&record, 7)) {
             ("", "") => None,
             (when, months_text) if !when.is_empty() && !months_text.is_empty() => Some((
@@ -184,7 +200,11 @@ fn care_processes(catalogue: &Catalogue, text: &str) -> Result<Vec<CareProcess>,
         let applies_when = condition(catalogue, file, line, "applies_when", field(&record, 8))?;
         let performed_text = required_text(file, line, &record, 9, "performed_by")?;
         let performed_by = PerformedBy::parse(performed_text).ok_or_else(|| {
-            invalid(file, line, format!("performed_by `{performed_text}` is not one of hca, person, clinician, eye_screening"))
+            invalid(
+                file,
+                line,
+                format!("performed_by `{performed_text}` is not one of hca, person, clinician, eye_screening"),
+            )
         })?;
         if let Some(previous) = performer_of_item.insert(item.to_owned(), performed_by)
             && previous != performed_by
@@ -242,7 +262,11 @@ fn targets(catalogue: &Catalogue, text: &str) -> Result<Vec<DefaultTarget>, Cata
         if let Some((low, high)) = definition.plausible_range
             && !(low..=high).contains(&value)
         {
-            return Err(invalid(file, line, format!("value {value} is outside {observable}'s plausible range {low} to {high}")));
+            return Err(invalid(
+                file,
+                line,
+                format!("value {value} is outside {observable}'s plausible range {low} to {high}"),
+            ));
         }
         targets.push(DefaultTarget {
             id: id.to_owned(),
@@ -318,11 +342,10 @@ fn risk_factors(catalogue: &Catalogue, text: &str) -> Result<Vec<RiskFactor>, Ca
             return Err(invalid(file, line, format!("risk factor `{id}` is defined twice")));
         }
         let points_text = required_text(file, line, &record, 2, "points")?;
-        let points = points_text
-            .parse::<u32>()
-            .ok()
-            .filter(|points| (1..=10).contains(points))
-            .ok_or_else(|| invalid(file, line, format!("points `{points_text}` is not a whole number from 1 to 10")))?;
+        let points =
+            points_text.parse::<u32>().ok().filter(|points| (1..=10).contains(points)).ok_or_else(|| {
+                invalid(file, line, format!("points `{points_text}` is not a whole number from 1 to 10"))
+            })?;
         let when_text = required_text(file, line, &record, 3, "when")?;
         let when = if let Some(rest) = when_text.strip_prefix("emergency_12m") {
             let (comparison, value) = count_comparison(file, line, rest)?;
@@ -385,7 +408,17 @@ mod tests {
             .collect();
         assert_eq!(
             diabetes,
-            ["hba1c", "blood_pressure", "cholesterol", "kidney_function", "urine_acr", "foot_check", "bmi", "smoking", "retinal_screening"],
+            [
+                "hba1c",
+                "blood_pressure",
+                "cholesterol",
+                "kidney_function",
+                "urine_acr",
+                "foot_check",
+                "bmi",
+                "smoking",
+                "retinal_screening"
+            ],
             "the eight NDA care processes plus retinal screening"
         );
         let retinal = rules.care_processes.iter().find(|p| p.id == "diabetes.retinal_screening").unwrap();
@@ -399,7 +432,13 @@ mod tests {
 
     #[test]
     fn an_unknown_observable_is_named_with_file_and_line() {
-        let error = load_with(|texts| texts[0] = texts[0].replace("diabetes.urine_acr,diabetes,urine_acr,Urine albumin:creatinine ratio,urine_acr,", "diabetes.urine_acr,diabetes,urine_acr,Urine albumin:creatinine ratio,urine_albumin,")).unwrap_err();
+        let error = load_with(|texts| {
+            texts[0] = texts[0].replace(
+                "diabetes.urine_acr,diabetes,urine_acr,Urine albumin:creatinine ratio,urine_acr,",
+                "diabetes.urine_acr,diabetes,urine_acr,Urine albumin:creatinine ratio,urine_albumin,",
+            )
+        })
+        .unwrap_err();
         let text = error.to_string();
         assert!(text.starts_with("data/care-processes.csv: line "), "{text}");
         assert!(text.contains("observable `urine_albumin`"), "{text}");
@@ -407,11 +446,17 @@ mod tests {
 
     #[test]
     fn inconsistent_rows_are_refused() {
-        let error = load_with(|texts| texts[0] = texts[0].replace(",hca,NICE NG136; QOF HYP008", ",clinician,NICE NG136; QOF HYP008")).unwrap_err();
+        let error = load_with(|texts| {
+            texts[0] = texts[0].replace(",hca,NICE NG136; QOF HYP008", ",clinician,NICE NG136; QOF HYP008")
+        })
+        .unwrap_err();
         assert!(error.to_string().contains("item `blood_pressure` is performed by hca elsewhere"), "{error}");
         let error = load_with(|texts| texts[1] = texts[1].replace("<=,48,", "<=,480,")).unwrap_err();
         assert!(error.to_string().contains("outside hba1c's plausible range"), "{error}");
-        let error = load_with(|texts| texts[2] = texts[2].replace("default,frailty,none,,no,", "default,frailty,sometimes,,no,")).unwrap_err();
+        let error = load_with(|texts| {
+            texts[2] = texts[2].replace("default,frailty,none,,no,", "default,frailty,sometimes,,no,")
+        })
+        .unwrap_err();
         assert!(error.to_string().contains("entry `sometimes`"), "{error}");
         let error = load_with(|texts| texts[3] = texts[3].replace(",3,hba1c>86,", ",3,hba1c>>86,")).unwrap_err();
         assert!(error.to_string().contains("data/risk-factors.csv"), "{error}");

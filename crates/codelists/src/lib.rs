@@ -155,3 +155,8 @@ impl Catalogue {
 
 #[cfg(test)]
 mod tests;
+
+mod red_flags;
+pub use red_flags::{
+    MEDICINE_CLASSES_FILE, MedicineClasses, RED_FLAGS_FILE, RedFlagTable, medicine_classes, red_flag_rules,
+};

@@ -32,6 +32,10 @@ pub enum Permission {
     ManageData,
     /// Create staff accounts and change roles.
     ManageUsers,
+    /// Move people through the cycle: invite, book, record attendance, declines and adjustments.
+    ManageCycle,
+    /// Professional preparation: review results, act on red flags, set personal targets, triage.
+    TriageResults,
 }
 
 impl StaffRole {
@@ -86,10 +90,16 @@ impl StaffRole {
     pub fn permits(self, permission: Permission) -> bool {
         use Permission::*;
         match self {
-            Self::HealthcareAssistant | Self::Nurse | Self::Gp | Self::Pharmacist | Self::CareCoordinator => {
-                matches!(permission, ViewPatientRecord | ViewPracticeLists | ViewAggregates)
+            Self::Nurse | Self::Gp | Self::Pharmacist => {
+                matches!(
+                    permission,
+                    ViewPatientRecord | ViewPracticeLists | ViewAggregates | ManageCycle | TriageResults
+                )
             }
-            Self::PracticeAdmin => matches!(permission, ViewPracticeLists | ViewAggregates),
+            Self::HealthcareAssistant | Self::CareCoordinator => {
+                matches!(permission, ViewPatientRecord | ViewPracticeLists | ViewAggregates | ManageCycle)
+            }
+            Self::PracticeAdmin => matches!(permission, ViewPracticeLists | ViewAggregates | ManageCycle),
             Self::PrivacyOfficer => matches!(permission, ViewAudit | ViewAggregates),
             Self::Commissioner => matches!(permission, ViewAggregates),
             Self::SystemAdmin => matches!(permission, ManageUsers | ManageData | ViewAggregates),
@@ -122,6 +132,15 @@ mod tests {
                 StaffRole::CareCoordinator
             ]
         );
+    }
+
+    #[test]
+    fn only_prescribing_clinicians_triage_results() {
+        let triagers: Vec<_> =
+            StaffRole::ALL.into_iter().filter(|role| role.permits(Permission::TriageResults)).collect();
+        assert_eq!(triagers, [StaffRole::Nurse, StaffRole::Gp, StaffRole::Pharmacist]);
+        assert!(StaffRole::PracticeAdmin.permits(Permission::ManageCycle));
+        assert!(!StaffRole::Commissioner.permits(Permission::ManageCycle));
     }
 
     #[test]

@@ -150,7 +150,11 @@ pub struct ChecklistItem {
 
 /// The merged checklist for a person: items in the order the definitions list them.
 /// `due_window_days` is how far ahead an item counts as due (the recall window).
-pub fn merged_checklist(processes: &[CareProcess], person: &PersonSnapshot, due_window_days: i64) -> Vec<ChecklistItem> {
+pub fn merged_checklist(
+    processes: &[CareProcess],
+    person: &PersonSnapshot,
+    due_window_days: i64,
+) -> Vec<ChecklistItem> {
     let mut items: Vec<ChecklistItem> = Vec::new();
     for process in processes.iter().filter(|process| process.applies_to(person)) {
         let interval = process.interval_for(person);
@@ -291,7 +295,7 @@ mod tests {
         let person = person(
             &["diabetes", "copd"],
             &[
-                ("hba1c", 50.0, date!(2026 - 01 - 10)),      // 6 months: next 2026-07-10, within 60 days: due
+                ("hba1c", 50.0, date!(2026 - 01 - 10)), // 6 months: next 2026-07-10, within 60 days: due
                 ("systolic_bp", 130.0, date!(2025 - 05 - 01)), // 12 months: next 2026-05-01: overdue
                 ("mrc_dyspnoea", 2.0, date!(2026 - 03 - 01)), // next 2027-03-01: done
             ],

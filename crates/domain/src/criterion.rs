@@ -132,7 +132,9 @@ impl Term {
                 person.latest_value(observable).is_some_and(|(_, latest)| comparison.holds(latest, *value))
             }
             Term::Registers { comparison, value } => comparison.holds(person.registers.len() as f64, *value),
-            Term::Age { comparison, value } => person.age_years.is_some_and(|age| comparison.holds(f64::from(age), *value)),
+            Term::Age { comparison, value } => {
+                person.age_years.is_some_and(|age| comparison.holds(f64::from(age), *value))
+            }
             Term::Frailty => person.moderate_or_severe_frailty,
             Term::OnRegister(register) => person.on_register(register),
             Term::Takes(class) => person.takes(class),

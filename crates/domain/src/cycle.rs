@@ -98,7 +98,15 @@ impl Stage {
 
     /// Stages that end the cycle for this year.
     pub fn is_closed(self) -> bool {
-        matches!(self, Stage::PlanAgreed | Stage::ReviewDue | Stage::Declined | Stage::PersonalisedCareAdjustment | Stage::MovedAway | Stage::Died)
+        matches!(
+            self,
+            Stage::PlanAgreed
+                | Stage::ReviewDue
+                | Stage::Declined
+                | Stage::PersonalisedCareAdjustment
+                | Stage::MovedAway
+                | Stage::Died
+        )
     }
 }
 
@@ -200,7 +208,14 @@ pub struct CycleState {
 
 impl CycleState {
     pub fn new(since: Date) -> Self {
-        Self { stage: Stage::Due, since, invitations: 0, last_invited: None, adjustment: None, before_did_not_attend: None }
+        Self {
+            stage: Stage::Due,
+            since,
+            invitations: 0,
+            last_invited: None,
+            adjustment: None,
+            before_did_not_attend: None,
+        }
     }
 
     /// The earliest date the next invitation may go, or `None` when no more may go.
@@ -259,9 +274,7 @@ impl CycleState {
                 });
                 DidNotAttend
             }
-            (DidNotAttend, CycleEvent::BookInformationGathering)
-                if self.before_did_not_attend == Some(Invited) =>
-            {
+            (DidNotAttend, CycleEvent::BookInformationGathering) if self.before_did_not_attend == Some(Invited) => {
                 next.before_did_not_attend = None;
                 InformationGatheringBooked
             }
@@ -326,16 +339,23 @@ mod tests {
         assert_eq!(error.to_string(), "cannot agree_plan when the cycle is at 'due'");
         assert!(run(&[(CycleEvent::SendPreparation, date!(2026 - 01 - 02))]).is_err());
         assert!(
-            run(&[(CycleEvent::RecordTestsDone, date!(2026 - 01 - 02)), (CycleEvent::SendPreparation, date!(2026 - 01 - 03))])
-                .is_err(),
+            run(&[
+                (CycleEvent::RecordTestsDone, date!(2026 - 01 - 02)),
+                (CycleEvent::SendPreparation, date!(2026 - 01 - 03))
+            ])
+            .is_err(),
             "preparation never goes before results are reviewed"
         );
     }
 
     #[test]
     fn three_invitations_two_weeks_apart() {
-        let error = run(&[(CycleEvent::Invite, date!(2026 - 01 - 02)), (CycleEvent::Invite, date!(2026 - 01 - 15))]).unwrap_err();
-        assert_eq!(error, CycleError::InvitationTooSoon { last: date!(2026 - 01 - 02), earliest: date!(2026 - 01 - 16) });
+        let error = run(&[(CycleEvent::Invite, date!(2026 - 01 - 02)), (CycleEvent::Invite, date!(2026 - 01 - 15))])
+            .unwrap_err();
+        assert_eq!(
+            error,
+            CycleError::InvitationTooSoon { last: date!(2026 - 01 - 02), earliest: date!(2026 - 01 - 16) }
+        );
         let state = run(&[
             (CycleEvent::Invite, date!(2026 - 01 - 02)),
             (CycleEvent::Invite, date!(2026 - 01 - 16)),
@@ -355,12 +375,16 @@ mod tests {
         .unwrap();
         assert_eq!(state.stage, Stage::DidNotAttend);
         assert!(state.apply(CycleEvent::BookConversation, date!(2026 - 01 - 11)).is_err());
-        assert_eq!(state.apply(CycleEvent::BookInformationGathering, date!(2026 - 01 - 11)).unwrap().stage, Stage::InformationGatheringBooked);
+        assert_eq!(
+            state.apply(CycleEvent::BookInformationGathering, date!(2026 - 01 - 11)).unwrap().stage,
+            Stage::InformationGatheringBooked
+        );
     }
 
     #[test]
     fn ways_out_and_back() {
-        let declined = run(&[(CycleEvent::Invite, date!(2026 - 01 - 02)), (CycleEvent::Decline, date!(2026 - 01 - 03))]).unwrap();
+        let declined =
+            run(&[(CycleEvent::Invite, date!(2026 - 01 - 02)), (CycleEvent::Decline, date!(2026 - 01 - 03))]).unwrap();
         assert!(declined.stage.stops_messages());
         assert!(declined.apply(CycleEvent::Invite, date!(2026 - 02 - 01)).is_err());
         assert_eq!(declined.apply(CycleEvent::Reinstate, date!(2026 - 02 - 01)).unwrap().stage, Stage::Due);

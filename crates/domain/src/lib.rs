@@ -15,6 +15,7 @@ pub mod nhs_number;
 pub mod organisation;
 pub mod patient;
 pub mod record;
+pub mod red_flag;
 pub mod risk;
 pub mod snapshot;
 pub mod target;

@@ -218,13 +218,26 @@ mod tests {
     }
 
     fn rule(scope: &str, register: &str, entry: Entry, care_planning: bool) -> EligibilityRule {
-        EligibilityRule { scope: Scope::parse(scope).unwrap(), register: register.into(), entry, care_planning, source: "s".into() }
+        EligibilityRule {
+            scope: Scope::parse(scope).unwrap(),
+            register: register.into(),
+            entry,
+            care_planning,
+            source: "s".into(),
+        }
     }
 
     #[test]
     fn points_add_up_with_reasons() {
-        let score = risk_score(&factors(), &person(&["a", "b", "c"], true), Utilisation { emergency_12m: 1, unscheduled_gp_12m: 0 });
-        assert_eq!(score, RiskScore { score: 6, factors: vec!["frailty".into(), "multimorbidity".into(), "admission".into()] });
+        let score = risk_score(
+            &factors(),
+            &person(&["a", "b", "c"], true),
+            Utilisation { emergency_12m: 1, unscheduled_gp_12m: 0 },
+        );
+        assert_eq!(
+            score,
+            RiskScore { score: 6, factors: vec!["frailty".into(), "multimorbidity".into(), "admission".into()] }
+        );
         assert_eq!(risk_score(&factors(), &person(&["a"], false), Utilisation::default()).score, 0);
     }
 

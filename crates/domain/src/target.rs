@@ -141,7 +141,10 @@ mod tests {
         let target = target_for(&defaults(), &[], &person(false, &["insulin"], &["diabetes"]), "hba1c").unwrap();
         assert_eq!((target.value, target.kind), (53.0, TargetKind::Default));
         assert!(!target.label().to_lowercase().contains("your target"));
-        assert_eq!(target_for(&defaults(), &[], &person(true, &["insulin"], &["diabetes"]), "hba1c").unwrap().value, 75.0);
+        assert_eq!(
+            target_for(&defaults(), &[], &person(true, &["insulin"], &["diabetes"]), "hba1c").unwrap().value,
+            75.0
+        );
         assert_eq!(target_for(&defaults(), &[], &person(false, &[], &["diabetes"]), "hba1c").unwrap().value, 48.0);
         assert!(target_for(&defaults(), &[], &person(false, &[], &["copd"]), "hba1c").is_none());
     }

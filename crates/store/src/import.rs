@@ -237,6 +237,8 @@ impl ImportWriter {
             }
         }
 
+        let changed: Vec<String> = touched.keys().cloned().collect();
+        crate::status::mark_stale(&mut transaction, &changed, &now).await?;
         let events: Vec<NewAuditEvent> = touched
             .into_iter()
             .map(|(patient_id, (created, counts))| NewAuditEvent {

@@ -9,10 +9,12 @@
 //! - No sqlx type crosses this crate's boundary: callers see domain types and [`StoreError`].
 
 mod audit;
+mod cycle;
 mod import;
 mod read;
 mod sql;
 mod staff;
+mod status;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -28,6 +30,13 @@ pub use read::{
     RegisterPatient, RejectionRow,
 };
 pub use staff::{NewStaffUser, SessionRow, StaffUserRow};
+/// A new time-ordered id (UUIDv7), for rows the application names before writing.
+pub fn new_id() -> String {
+    sql::new_id()
+}
+
+pub use cycle::{CycleChange, CycleRow, DeliveryOutcome, NewMessage, OutboxRow, WorklistFilter, WorklistRow};
+pub use status::{FlagRow, ItemStatusRow, KeptStatus, MedicineRow, NewFlag, PersonRecord, ResultRow, StatusRow};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

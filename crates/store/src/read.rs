@@ -113,12 +113,12 @@ pub struct RejectionRow {
     pub red_flag: Option<CodedConcept>,
 }
 
-const PATIENT_SELECT: &str = "SELECT id, nhs_number, nhs_number_verification, name_prefix, given_name, family_name, \
+pub(crate) const PATIENT_SELECT: &str = "SELECT id, nhs_number, nhs_number_verification, name_prefix, given_name, family_name, \
      birth_date, sex, address_lines, city, postcode, death_date, practice_ods_code, registration_start, \
      registration_end, phone, mobile, email, preferred_channel, language, interpreter_needed, communication_needs, \
      updated_at FROM patient";
 
-fn patient_from_row(row: &AnyRow) -> Result<PatientRow, StoreError> {
+pub(crate) fn patient_from_row(row: &AnyRow) -> Result<PatientRow, StoreError> {
     let corrupt = |column: &'static str, reason: String| StoreError::Corrupt { table: "patient", column, reason };
     let nhs_number = row
         .try_get::<Option<String>, _>(1)?
@@ -174,7 +174,7 @@ fn patient_from_row(row: &AnyRow) -> Result<PatientRow, StoreError> {
     })
 }
 
-fn condition_from_row(row: &AnyRow, offset: usize) -> Result<Condition, StoreError> {
+pub(crate) fn condition_from_row(row: &AnyRow, offset: usize) -> Result<Condition, StoreError> {
     let status_text: String = row.try_get(offset + 6)?;
     Ok(Condition {
         concept: CodedConcept {
@@ -373,29 +373,7 @@ impl Store {
         .bind(patient_id.to_owned())
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| {
-                let system: Option<String> = row.try_get(4)?;
-                let code: Option<String> = row.try_get(5)?;
-                let term: Option<String> = row.try_get(6)?;
-                let planned: Option<i64> = row.try_get(7)?;
-                let year_of_care: i64 = row.try_get(9)?;
-                Ok(EncounterRow {
-                    start_at: row.try_get(0)?,
-                    setting: row.try_get(1)?,
-                    clinician: row.try_get(2)?,
-                    status: row.try_get(3)?,
-                    kind: system.zip(code).map(|(system, code)| CodedConcept {
-                        code: Code::new(CodeSystem::from_uri(&system), code),
-                        term: term.unwrap_or_default(),
-                    }),
-                    planned: planned.map(|planned| planned != 0),
-                    booked_at: row.try_get(8)?,
-                    year_of_care_contact: year_of_care != 0,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(Into::into)
+        rows.iter().map(|row| encounter_from_row(row, 0)).collect()
     }
 
     /// Walks every patient (optionally one practice's) with their conditions, a page at a time, so
@@ -521,4 +499,25 @@ impl Store {
         .await?;
         Ok(rows)
     }
+}
+
+pub(crate) fn encounter_from_row(row: &AnyRow, offset: usize) -> Result<EncounterRow, StoreError> {
+    let system: Option<String> = row.try_get(offset + 4)?;
+    let code: Option<String> = row.try_get(offset + 5)?;
+    let term: Option<String> = row.try_get(offset + 6)?;
+    let planned: Option<i64> = row.try_get(offset + 7)?;
+    let year_of_care: i64 = row.try_get(offset + 9)?;
+    Ok(EncounterRow {
+        start_at: row.try_get(offset)?,
+        setting: row.try_get(offset + 1)?,
+        clinician: row.try_get(offset + 2)?,
+        status: row.try_get(offset + 3)?,
+        kind: system.zip(code).map(|(system, code)| CodedConcept {
+            code: Code::new(CodeSystem::from_uri(&system), code),
+            term: term.unwrap_or_default(),
+        }),
+        planned: planned.map(|planned| planned != 0),
+        booked_at: row.try_get(offset + 8)?,
+        year_of_care_contact: year_of_care != 0,
+    })
 }

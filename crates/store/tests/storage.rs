@@ -106,12 +106,12 @@ async fn sqlite_is_durable_wal_with_foreign_keys() {
 #[tokio::test]
 async fn both_engines_ship_the_same_migration_versions() {
     for store in engines().await {
-        assert_eq!(store.migration_versions(), vec![1, 2], "{:?}", store.backend());
+        assert_eq!(store.migration_versions(), vec![1, 2, 3], "{:?}", store.backend());
     }
 }
 
 #[tokio::test]
-async fn a_database_made_by_the_first_schema_upgrades_with_its_records_intact() {
+async fn a_database_made_by_an_earlier_schema_upgrades_with_its_records_intact() {
     let directory = std::env::temp_dir().join(format!("concord-upgrade-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&directory).unwrap();
     let mut urls = vec![format!("sqlite://{}", directory.join("old.db").display())];
@@ -124,7 +124,10 @@ async fn a_database_made_by_the_first_schema_upgrades_with_its_records_intact() 
     }
     for url in urls {
         let old = Store::connect(&url).await.unwrap();
-        old.migrate_to(1).await.unwrap();
+        // Version 2 is the schema before the cycle's tables (0003); the writer of this build
+        // marks statuses, so it cannot write the version-1 schema.
+        old.migrate_to(2).await.unwrap();
+        old.execute_admin("CREATE TABLE patient_status (patient_id TEXT PRIMARY KEY, generation BIGINT NOT NULL, computed_generation BIGINT NOT NULL, rules_fingerprint TEXT NOT NULL, computed_on TEXT NOT NULL, registers TEXT NOT NULL, risk_score BIGINT NOT NULL, risk_factors TEXT NOT NULL, enters_cycle BIGINT NOT NULL, care_planning TEXT NOT NULL, recall_month BIGINT NOT NULL, outstanding_items BIGINT NOT NULL, updated_at TEXT NOT NULL)").await.unwrap();
         let mut writer = old.import_writer(importer());
         writer
             .write(
@@ -134,9 +137,13 @@ async fn a_database_made_by_the_first_schema_upgrades_with_its_records_intact() 
             )
             .await
             .unwrap();
+        // Drop the stand-in so the real migration creates the table.
+        old.execute_admin("DROP TABLE patient_status").await.unwrap();
         old.close().await;
 
         let upgraded = Store::open(&url).await.unwrap();
+        // People imported before the cycle existed get a status at the first refresh.
+        assert_eq!(upgraded.mark_outdated_statuses("rules", "2026-12-01", "2026-12-01T00:00:00Z").await.unwrap(), 1);
         assert_eq!(upgraded.patient_count().await.unwrap(), 1);
         let found = upgraded
             .search_patients(&PatientSearch { name: Some("jones".into()), ..Default::default() }, 10)
