@@ -13,31 +13,14 @@ use concord_domain::cycle::CycleEvent;
 use concord_store::{PatientSearch, WorklistFilter};
 use time::macros::date;
 
-fn scratch() -> PathBuf {
-    let directory = std::env::temp_dir().join(format!("concord-app-cycle-{}", unique()));
-    std::fs::create_dir_all(&directory).unwrap();
-    directory
-}
+mod common;
 
-fn unique() -> String {
-    format!(
-        "{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-    )
+fn scratch() -> PathBuf {
+    common::scratch("concord-app-cycle")
 }
 
 async fn engines() -> Vec<Concord> {
-    let mut engines = vec![Concord::open(&format!("sqlite://{}", scratch().join("t.db").display())).await.unwrap()];
-    if let Ok(url) = std::env::var("CONCORD_TEST_POSTGRES_URL") {
-        let admin = concord_store::Store::connect(&url).await.unwrap();
-        let name = format!("app_cycle_{}", unique());
-        admin.execute_admin(&format!("CREATE DATABASE {name}")).await.unwrap();
-        admin.close().await;
-        let (base, _) = url.rsplit_once('/').unwrap();
-        engines.push(Concord::open(&format!("{base}/{name}")).await.unwrap());
-    }
-    engines
+    common::engines("app_cycle").await
 }
 
 async fn import(concord: &Concord, paths: Vec<PathBuf>) -> ImportReport {

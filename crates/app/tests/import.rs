@@ -10,31 +10,14 @@ use concord_domain::audit::Actor;
 use concord_store::PatientSearch;
 use time::macros::date;
 
-fn scratch() -> PathBuf {
-    let directory = std::env::temp_dir().join(format!("concord-app-import-{}", uuid_like()));
-    std::fs::create_dir_all(&directory).unwrap();
-    directory
-}
+mod common;
 
-fn uuid_like() -> String {
-    format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-    )
+fn scratch() -> PathBuf {
+    common::scratch("concord-app-import")
 }
 
 async fn engines() -> Vec<Concord> {
-    let mut engines = vec![Concord::open(&format!("sqlite://{}", scratch().join("t.db").display())).await.unwrap()];
-    if let Ok(url) = std::env::var("CONCORD_TEST_POSTGRES_URL") {
-        let admin = concord_store::Store::connect(&url).await.unwrap();
-        let name = format!("app_import_{}", uuid_like().replace('-', "_"));
-        admin.execute_admin(&format!("CREATE DATABASE {name}")).await.unwrap();
-        admin.close().await;
-        let (base, _) = url.rsplit_once('/').unwrap();
-        engines.push(Concord::open(&format!("{base}/{name}")).await.unwrap());
-    }
-    engines
+    common::engines("app_import").await
 }
 
 const EXTRACT: &str = r#"{"resourceType":"Bundle","type":"collection","entry":[

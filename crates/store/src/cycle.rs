@@ -10,6 +10,7 @@ use sqlx::Row;
 
 use crate::audit::{NewAuditEvent, insert_audit_events};
 use crate::sql::{Value, bind_values, generated, new_id};
+use crate::status::split;
 use crate::{Store, StoreError};
 
 /// A person's cycle for one year, as stored.
@@ -169,10 +170,6 @@ fn outbox_from_row(row: &sqlx::any::AnyRow) -> Result<OutboxRow, sqlx::Error> {
         last_error: row.try_get(16)?,
         suppressed_reason: row.try_get(17)?,
     })
-}
-
-fn split(text: &str) -> Vec<String> {
-    text.split(' ').filter(|part| !part.is_empty()).map(str::to_owned).collect()
 }
 
 impl Store {

@@ -130,7 +130,8 @@ fn join(list: &[String]) -> String {
     list.join(" ")
 }
 
-fn split(text: &str) -> Vec<String> {
+/// Lists are stored space-separated (ids never contain spaces).
+pub(crate) fn split(text: &str) -> Vec<String> {
     text.split(' ').filter(|part| !part.is_empty()).map(str::to_owned).collect()
 }
 

@@ -1,0 +1,36 @@
+//! Shared by the app's integration tests: scratch directories and one database per engine
+//! (SQLite always; PostgreSQL when `CONCORD_TEST_POSTGRES_URL` is set).
+
+use std::path::PathBuf;
+
+use concord_app::Concord;
+
+/// A fresh directory under the system temp directory.
+pub fn scratch(prefix: &str) -> PathBuf {
+    let directory = std::env::temp_dir().join(format!("{prefix}-{}", unique()));
+    std::fs::create_dir_all(&directory).unwrap();
+    directory
+}
+
+/// Unique per process and call, usable in file and database names.
+pub fn unique() -> String {
+    format!(
+        "{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    )
+}
+
+/// A new empty database on each engine under test.
+pub async fn engines(name: &str) -> Vec<Concord> {
+    let mut engines = vec![Concord::open(&format!("sqlite://{}", scratch(name).join("t.db").display())).await.unwrap()];
+    if let Ok(url) = std::env::var("CONCORD_TEST_POSTGRES_URL") {
+        let admin = concord_store::Store::connect(&url).await.unwrap();
+        let database = format!("{name}_{}", unique());
+        admin.execute_admin(&format!("CREATE DATABASE {database}")).await.unwrap();
+        admin.close().await;
+        let (base, _) = url.rsplit_once('/').unwrap();
+        engines.push(Concord::open(&format!("{base}/{database}")).await.unwrap());
+    }
+    engines
+}
