@@ -1,23 +1,46 @@
 #!/usr/bin/env bash
 # `make bench` / `make bench-region`: release-build benchmarks with floors measured in the same run.
-#   scripts/bench.sh PATIENTS [postgres]
+#   scripts/bench.sh PATIENTS [postgres] [concord-bench options…]
+# e.g. scripts/bench.sh 100000 "" --cycle-only   (the cycle questions only, on a 20k practice)
 # Starts a throwaway PostgreSQL cluster unless CONCORD_BENCH_POSTGRES_URL is set.
-# Disk: about 1.1 GB per 100k patients for the extract plus the databases (bench-region: ~18 GB for 1.6M).
+#
+# 1. Import throughput against floors (PATIENTS people, both engines; `postgres`: PostgreSQL only).
+# 2. The cycle's questions (worklist, NDA care-process completeness) through Concord and through
+#    DuckDB (PyPI, pinned below, in its own venv) over the same rows exported to Parquet, with the
+#    ratio and a check that the answers agree; plus the status upkeep during import. `make bench`
+#    asks them of one practice of 20,000 people (generated once, imported afresh on each engine);
+#    `make bench-region` of the region's database from part 1.
+# 3. The patient summary page's server time (not with `postgres`).
+#
+# Disk: about 1.1 GB per 100k patients for the extract plus the databases (bench-region: ~18 GB
+# for 1.6M), plus for the cycle part ~TODO for the 20k practice (extract, two databases, CSV and
+# Parquet exports) and ~TODO for bench-region's exports; the DuckDB venv is ~TODO.
+# Time on 2 cores: TODO.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 patients=${1:-100000}
 only_postgres=${2:-}
+extra=("${@:3}")
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/concord-target}
 cargo build --release -p concord-bench -p concord-cli
 work=${CONCORD_BENCH_DIR:-$HOME/.cache/concord-bench}
 mkdir -p "$work"
+
+# DuckDB for the comparison, pinned, in a venv of its own (as scripts/synthea.sh makes its own).
+duckdb_version=2.0.0
+venv=${CONCORD_CACHE:-$HOME/.cache}/concord-duckdb-venv
+if [ "$("$venv/bin/python" -c 'import duckdb; print(duckdb.__version__)' 2>/dev/null)" != "$duckdb_version" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "duckdb==$duckdb_version"
+fi
+
 url=${CONCORD_BENCH_POSTGRES_URL:-}
 if [ -z "$url" ]; then
   pgdir=$(mktemp -d /tmp/concord-bench-pg.XXXXXX)
   url=$(scripts/pg-throwaway.sh start "$pgdir")
   trap 'scripts/pg-throwaway.sh stop "$pgdir"' EXIT
 fi
-args=(--patients "$patients" --work "$work" --postgres "$url")
+args=(--patients "$patients" --work "$work" --postgres "$url" --duckdb-python "$venv/bin/python")
 [ "$only_postgres" = postgres ] && args+=(--skip-sqlite)
-"$CARGO_TARGET_DIR/release/concord-bench" "${args[@]}"
+"$CARGO_TARGET_DIR/release/concord-bench" "${args[@]}" "${extra[@]}"
 [ "$only_postgres" = postgres ] || scripts/bench-page.sh "$CARGO_TARGET_DIR/release/concord"

@@ -324,3 +324,29 @@ fn invitation(patient: &concord_domain::Patient, number: u32, on: Date) -> NewMe
         not_before: format!("{}T00:00:00Z", date_text(on)),
     }
 }
+
+impl Concord {
+    /// The display name of a red-flag rule (its id when unknown).
+    pub fn red_flag_rule_name(&self, rule_id: &str) -> String {
+        concord_codelists::red_flag_rules()
+            .ok()
+            .and_then(|rules| rules.iter().find(|rule| rule.id == rule_id))
+            .map_or_else(|| rule_id.to_owned(), |rule| rule.name.clone())
+    }
+
+    /// The description of a risk factor (its id when unknown).
+    pub fn risk_factor_description(&self, factor: &str) -> String {
+        concord_codelists::cycle_rules::CycleRules::shared()
+            .ok()
+            .and_then(|rules| rules.risk_factors.iter().find(|known| known.id == factor))
+            .map_or_else(|| factor.to_owned(), |known| known.description.clone())
+    }
+
+    /// The display name of a checklist item (its id when unknown).
+    pub fn checklist_item_name(&self, item: &str) -> String {
+        concord_codelists::cycle_rules::CycleRules::shared()
+            .ok()
+            .and_then(|rules| rules.item_name(item))
+            .map_or_else(|| item.to_owned(), str::to_owned)
+    }
+}

@@ -1,9 +1,21 @@
-//! `concord-bench`: import throughput (observations per second) into SQLite and PostgreSQL for a
-//! generated population, beside the floor for the same rows and indexes measured in the same run:
-//! a minimal prepared-statement loop in one transaction for SQLite, `COPY` for PostgreSQL.
+//! `concord-bench`: Concord's benchmarks, printed, never asserted.
 //!
-//! Usage: `concord-bench --patients N [--postgres URL] [--skip-sqlite] [--work DIR]`
+//! 1. Import throughput (observations per second) into SQLite and PostgreSQL for a generated
+//!    population, beside the floor for the same rows and indexes measured in the same run: a
+//!    minimal prepared-statement loop in one transaction for SQLite, `COPY` for PostgreSQL
+//!    (`floor`). Each import also reports what keeping every person's cycle status current cost.
+//! 2. The cycle's questions (`cycle`): the practice worklist and care-process completeness, timed
+//!    through Concord and through DuckDB over the same rows exported to Parquet, with the ratio
+//!    and a check that both gave the same answers. For `make bench` this runs on a practice of
+//!    20,000 generated people on both engines; for `make bench-region` on the region's own
+//!    database on PostgreSQL.
+//!
+//! Usage: `concord-bench --patients N [--postgres URL] [--skip-sqlite] [--work DIR]
+//!         [--cycle-only] [--practice-patients N] [--repetitions N] [--duckdb-python PATH]`
 //! (`make bench` and `make bench-region` run it; see scripts/bench.sh).
+
+mod cycle;
+mod floor;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -12,22 +24,32 @@ use anyhow::{Context, bail};
 use concord_app::Concord;
 use concord_app::import::ImportOptions;
 use concord_domain::audit::Actor;
-use sqlx::{Connection, Executor, Row};
 use time::macros::date;
 
-struct Options {
-    patients: u64,
-    postgres: Option<String>,
-    skip_sqlite: bool,
-    work: PathBuf,
+pub struct Options {
+    pub patients: u64,
+    pub postgres: Option<String>,
+    pub skip_sqlite: bool,
+    pub work: PathBuf,
+    /// Skip the import-throughput part (and its floors).
+    pub cycle_only: bool,
+    /// The size of the one-practice population the cycle questions are asked of (not in region mode).
+    pub practice_patients: u64,
+    pub repetitions: usize,
+    pub duckdb_python: PathBuf,
 }
 
 fn parse_options() -> anyhow::Result<Options> {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
     let mut options = Options {
         patients: 100_000,
         postgres: None,
         skip_sqlite: false,
         work: std::env::temp_dir().join("concord-bench"),
+        cycle_only: false,
+        practice_patients: 20_000,
+        repetitions: 7,
+        duckdb_python: home.join(".cache/concord-duckdb-venv/bin/python"),
     };
     let mut arguments = std::env::args().skip(1);
     while let Some(argument) = arguments.next() {
@@ -36,6 +58,19 @@ fn parse_options() -> anyhow::Result<Options> {
             "--postgres" => options.postgres = Some(arguments.next().context("--postgres URL")?),
             "--skip-sqlite" => options.skip_sqlite = true,
             "--work" => options.work = PathBuf::from(arguments.next().context("--work DIR")?),
+            "--cycle-only" => options.cycle_only = true,
+            "--practice-patients" => {
+                options.practice_patients = arguments.next().context("--practice-patients N")?.parse()?;
+            }
+            "--repetitions" => {
+                options.repetitions = arguments.next().context("--repetitions N")?.parse()?;
+                if options.repetitions == 0 {
+                    bail!("--repetitions must be at least 1");
+                }
+            }
+            "--duckdb-python" => {
+                options.duckdb_python = PathBuf::from(arguments.next().context("--duckdb-python PATH")?);
+            }
             other => bail!("unknown argument {other:?}"),
         }
     }
@@ -69,63 +104,141 @@ impl Measurement {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let options = parse_options()?;
-    std::fs::create_dir_all(&options.work)?;
-    let population = options.work.join(format!("population-{}", options.patients));
-    if !population.join("complete").exists() {
-        println!("generating {} patients into {}", options.patients, population.display());
+/// What one import did and cost, the status upkeep included.
+#[derive(Debug, Clone)]
+pub struct ImportRun {
+    pub engine: &'static str,
+    pub patients: u64,
+    pub observations: i64,
+    pub rejected: usize,
+    /// Wall time of the whole import, status upkeep included.
+    pub seconds: f64,
+    /// People whose status was recomputed after the import, and the time that took.
+    pub status_people: u64,
+    pub status_seconds: f64,
+    pub flags_raised: u64,
+}
+
+impl ImportRun {
+    pub fn print_upkeep(&self) {
+        let rate = if self.status_seconds > 0.0 { self.status_people as f64 / self.status_seconds } else { 0.0 };
+        println!(
+            "{:<10} status upkeep: {} people in {:.2}s ({:.0} people/s), {:.1}% of the import's {:.2}s; {} red flags raised",
+            self.engine,
+            self.status_people,
+            self.status_seconds,
+            rate,
+            100.0 * self.status_seconds / self.seconds,
+            self.seconds,
+            self.flags_raised
+        );
+    }
+}
+
+pub fn engine_name(url: &str) -> &'static str {
+    if url.starts_with("sqlite") { "sqlite" } else { "postgresql" }
+}
+
+/// Generates the population once (cached in the work folder by size and practices).
+pub async fn population(work: &Path, patients: u64, practices: u32) -> anyhow::Result<PathBuf> {
+    let folder = if practices == (patients / 10_000).max(1) as u32 {
+        work.join(format!("population-{patients}"))
+    } else {
+        work.join(format!("population-{patients}-p{practices}"))
+    };
+    if !folder.join("complete").exists() {
+        println!("generating {patients} patients in {practices} practice(s) into {}", folder.display());
         let started = Instant::now();
         let generate = concord_synth::GenerateOptions {
-            patients: options.patients,
-            practices: (options.patients / 10_000).max(1) as u32,
+            patients,
+            practices,
             seed: 1,
             format: concord_synth::OutputFormat::Ndjson,
             today: AS_AT,
         };
-        let out = population.clone();
+        let out = folder.clone();
         tokio::task::spawn_blocking(move || concord_synth::generate(&generate, &out)).await??;
-        std::fs::write(population.join("complete"), b"")?;
+        std::fs::write(folder.join("complete"), b"")?;
         println!("generated in {:.1}s", started.elapsed().as_secs_f64());
     }
     let size: u64 =
-        std::fs::read_dir(&population)?.flatten().filter_map(|entry| entry.metadata().ok()).map(|m| m.len()).sum();
-    println!("extract: {:.0} MB of NDJSON", size as f64 / 1e6);
+        std::fs::read_dir(&folder)?.flatten().filter_map(|entry| entry.metadata().ok()).map(|m| m.len()).sum();
+    println!("extract {}: {:.0} MB of NDJSON", folder.display(), size as f64 / 1e6);
+    Ok(folder)
+}
 
+/// Removes an SQLite database and its WAL files.
+pub fn remove_sqlite(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let options = parse_options()?;
+    std::fs::create_dir_all(&options.work)?;
+    // The region database the import part made, for the cycle part to reuse in region mode.
+    let mut region_database = None;
+    if !options.cycle_only {
+        region_database = import_throughput(&options).await?;
+    }
+    cycle::run(&options, region_database).await
+}
+
+/// Part 1: import throughput against the floors. Returns the PostgreSQL database it imported into.
+async fn import_throughput(options: &Options) -> anyhow::Result<Option<(String, ImportRun)>> {
+    let population = population(&options.work, options.patients, (options.patients / 10_000).max(1) as u32).await?;
     let mut results = Vec::new();
+    let mut runs = Vec::new();
+    let mut postgres_database = None;
     if !options.skip_sqlite {
         let database = options.work.join("bench-import.db");
         let floor_database = options.work.join("bench-floor.db");
-        for path in [&database, &floor_database] {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-            }
-        }
+        remove_sqlite(&database);
+        remove_sqlite(&floor_database);
         let url = format!("sqlite://{}", database.display());
-        let (observations, import_seconds) = import(&url, &population).await?;
-        let floor_seconds = sqlite_floor(&database, &floor_database).await?;
-        results.push(Measurement { engine: "sqlite", observations, import_seconds, floor_seconds });
+        let run = import(&url, &population).await?;
+        let floor_seconds = floor::sqlite_floor(&database, &floor_database).await?;
+        results.push(Measurement {
+            engine: "sqlite",
+            observations: run.observations,
+            import_seconds: run.seconds,
+            floor_seconds,
+        });
         results.last().expect("pushed").print();
+        runs.push(run);
     }
     if let Some(base) = &options.postgres {
-        let import_url = fresh_postgres_database(base, "bench_import").await?;
-        let floor_url = fresh_postgres_database(base, "bench_floor").await?;
-        let (observations, import_seconds) = import(&import_url, &population).await?;
-        let floor_seconds = postgres_floor(&import_url, &floor_url).await?;
-        results.push(Measurement { engine: "postgresql", observations, import_seconds, floor_seconds });
+        let import_url = floor::fresh_postgres_database(base, "bench_import").await?;
+        let floor_url = floor::fresh_postgres_database(base, "bench_floor").await?;
+        let run = import(&import_url, &population).await?;
+        let floor_seconds = floor::postgres_floor(&import_url, &floor_url).await?;
+        results.push(Measurement {
+            engine: "postgresql",
+            observations: run.observations,
+            import_seconds: run.seconds,
+            floor_seconds,
+        });
         results.last().expect("pushed").print();
+        postgres_database = Some((import_url, run.clone()));
+        runs.push(run);
     }
     println!();
     println!("Summary ({} patients; ratio = import obs/s ÷ floor rows/s, goal ≥ 0.5)", options.patients);
     for result in &results {
         result.print();
     }
-    Ok(())
+    println!("Status upkeep during the import (kept current as results arrive; included in the import time):");
+    for run in &runs {
+        run.print_upkeep();
+    }
+    println!();
+    Ok(postgres_database)
 }
 
-/// Imports the population through the real use case; returns observations stored and seconds taken.
-async fn import(url: &str, population: &Path) -> anyhow::Result<(i64, f64)> {
+/// Imports the population (or any extract) through the real use case.
+pub async fn import(url: &str, population: &Path) -> anyhow::Result<ImportRun> {
     let concord = Concord::open(url).await?;
     let started = Instant::now();
     let report = concord
@@ -142,117 +255,20 @@ async fn import(url: &str, population: &Path) -> anyhow::Result<(i64, f64)> {
         )
         .await?;
     let seconds = started.elapsed().as_secs_f64();
-    let observations = report.changed.observations as i64;
+    let run = ImportRun {
+        engine: engine_name(url),
+        patients: report.changed.patients,
+        observations: report.changed.observations as i64,
+        rejected: report.rejected.len(),
+        seconds,
+        status_people: report.status.people,
+        status_seconds: report.status_seconds,
+        flags_raised: report.status.flags_raised,
+    };
     println!(
-        "{}: imported {} patients, {} observations, {} rejected in {:.1}s",
-        if url.starts_with("sqlite") { "sqlite" } else { "postgresql" },
-        report.changed.patients,
-        observations,
-        report.rejected.len(),
-        seconds
+        "{}: imported {} patients, {} observations, {} rejected in {:.1}s (status upkeep {:.1}s for {} people)",
+        run.engine, run.patients, run.observations, run.rejected, run.seconds, run.status_seconds, run.status_people
     );
     concord.store.close().await;
-    Ok((observations, seconds))
-}
-
-const OBSERVATION_COLUMNS: &str = "id, patient_id, source_key, code_system, code, term, observable, value_kind, value_text, \
-     value_number, unit, value_code_system, value_code, effective, status, source, unreadable_reason, updated_at";
-
-/// The SQLite floor: the same observation rows, into the same schema and indexes, by one prepared
-/// INSERT in a loop inside one transaction, with the same durability settings.
-async fn sqlite_floor(imported: &Path, floor: &Path) -> anyhow::Result<f64> {
-    // Same schema and indexes, made by the real migrations.
-    let floor_url = format!("sqlite://{}", floor.display());
-    Concord::open(&floor_url).await?.store.close().await;
-    let mut connection = sqlx::SqliteConnection::connect(&format!("{floor_url}?mode=rwc")).await?;
-    connection.execute("PRAGMA journal_mode = WAL").await?;
-    connection.execute("PRAGMA synchronous = FULL").await?;
-    connection.execute("PRAGMA foreign_keys = ON").await?;
-    connection.execute(sqlx::AssertSqlSafe(format!("ATTACH DATABASE '{}' AS source", imported.display()))).await?;
-    connection.execute("INSERT INTO patient SELECT * FROM source.patient").await?;
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {OBSERVATION_COLUMNS} FROM source.observation")))
-        .fetch_all(&mut connection)
-        .await?;
-    let insert = format!(
-        "INSERT INTO observation ({OBSERVATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
-    );
-    let started = Instant::now();
-    let mut transaction = connection.begin().await?;
-    for row in &rows {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(insert.as_str()));
-        for index in 0..18 {
-            query = if index == 9 {
-                query.bind(row.try_get::<Option<f64>, _>(index)?)
-            } else {
-                query.bind(row.try_get::<Option<String>, _>(index)?)
-            };
-        }
-        query.execute(&mut *transaction).await?;
-    }
-    transaction.commit().await?;
-    Ok(started.elapsed().as_secs_f64())
-}
-
-async fn fresh_postgres_database(base: &str, name: &str) -> anyhow::Result<String> {
-    let mut admin = sqlx::PgConnection::connect(base).await?;
-    admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).await?;
-    admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await?;
-    let (prefix, _) = base.rsplit_once('/').context("postgres URL has a database name")?;
-    Ok(format!("{prefix}/{name}"))
-}
-
-/// Escapes a value for COPY's text format.
-fn copy_text(value: Option<String>) -> String {
-    match value {
-        None => "\\N".into(),
-        Some(text) => text.replace('\\', "\\\\").replace('\t', "\\t").replace('\n', "\\n").replace('\r', "\\r"),
-    }
-}
-
-/// The PostgreSQL floor: the same observation rows, into the same schema and indexes, by `COPY`.
-async fn postgres_floor(imported: &str, floor: &str) -> anyhow::Result<f64> {
-    Concord::open(floor).await?.store.close().await;
-    let mut source = sqlx::PgConnection::connect(imported).await?;
-    let mut target = sqlx::PgConnection::connect(floor).await?;
-    // Patients first (untimed), for the foreign key.
-    let patients =
-        sqlx::query("SELECT id, given_name, family_name, search_name, birth_date, sex, updated_at FROM patient")
-            .fetch_all(&mut source)
-            .await?;
-    let mut buffer = String::new();
-    for row in &patients {
-        let fields: Vec<String> = (0..7).map(|index| copy_text(row.try_get(index).ok())).collect();
-        buffer.push_str(&fields.join("\t"));
-        buffer.push('\n');
-    }
-    let mut copy = target
-        .copy_in_raw("COPY patient (id, given_name, family_name, search_name, birth_date, sex, updated_at) FROM STDIN")
-        .await?;
-    copy.send(buffer.into_bytes()).await?;
-    copy.finish().await?;
-
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {OBSERVATION_COLUMNS} FROM observation")))
-        .fetch_all(&mut source)
-        .await?;
-    let mut lines = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let mut fields = Vec::with_capacity(18);
-        for index in 0..18 {
-            fields.push(if index == 9 {
-                copy_text(row.try_get::<Option<f64>, _>(index)?.map(|value| value.to_string()))
-            } else {
-                copy_text(row.try_get::<Option<String>, _>(index)?)
-            });
-        }
-        lines.push(fields.join("\t"));
-    }
-    let started = Instant::now();
-    let mut copy = target.copy_in_raw(&format!("COPY observation ({OBSERVATION_COLUMNS}) FROM STDIN")).await?;
-    for chunk in lines.chunks(10_000) {
-        let mut block = chunk.join("\n");
-        block.push('\n');
-        copy.send(block.into_bytes()).await?;
-    }
-    copy.finish().await?;
-    Ok(started.elapsed().as_secs_f64())
+    Ok(run)
 }

@@ -9,6 +9,7 @@
 //! - No sqlx type crosses this crate's boundary: callers see domain types and [`StoreError`].
 
 mod audit;
+mod completeness;
 mod cycle;
 mod import;
 mod read;
@@ -24,6 +25,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use audit::{AuditEntry, AuditFilter, NewAuditEvent};
+pub use completeness::Completeness;
 pub use import::{ClinicalRecord, ImportWriter, PatientRef, RecordCounts, WriteOutcome};
 pub use read::{
     ConditionRow, EncounterRow, MedicationRow, ObservationRow, PatientListing, PatientRow, PatientSearch,

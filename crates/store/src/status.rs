@@ -591,6 +591,15 @@ impl Store {
         Ok(())
     }
 
+    /// How many open flags there are of a severity.
+    pub async fn open_flag_count(&self, severity: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM red_flag WHERE actioned_at IS NULL AND severity = $1")
+            .bind(severity.to_owned())
+            .fetch_one(self.pool())
+            .await?
+            .try_get(0)?)
+    }
+
     /// Marks open urgent flags past their escalation time as escalated; returns how many.
     pub async fn escalate_overdue_flags(&self, now: &str) -> Result<u64, StoreError> {
         let result = sqlx::query(

@@ -156,3 +156,29 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
         Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(address)| address.ip())))
     }
 }
+
+/// A form whose fields may repeat (checkbox lists such as the worklist's selected people), as
+/// ordered name/value pairs, accepted only with the session's synchronizer token like
+/// [`SessionForm`]. serde's URL-encoded forms cannot carry repeated fields, so the body is parsed
+/// with `form_urlencoded` (the WHATWG parser the `url` crate uses).
+pub(crate) struct SessionPairs(pub SignedIn, pub Vec<(String, String)>);
+
+/// Largest form body read (a worklist page of selections is a few kilobytes).
+const PAIRS_LIMIT: usize = 256 * 1024;
+
+impl FromRequest<AppState> for SessionPairs {
+    type Rejection = PageError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, PageError> {
+        let (mut parts, body) = request.into_parts();
+        let signed_in: SignedIn = parts.extract_with_state(state).await?;
+        let bytes = axum::body::to_bytes(body, PAIRS_LIMIT).await.map_err(|_| PageError::TooLarge)?;
+        let pairs: Vec<(String, String)> =
+            form_urlencoded::parse(&bytes).map(|(name, value)| (name.into_owned(), value.into_owned())).collect();
+        let token = pairs.iter().find(|(name, _)| name == "csrf_token").map(|(_, value)| value.as_str());
+        match token {
+            Some(token) if constant_time_eq(token, &signed_in.csrf_token) => Ok(Self(signed_in, pairs)),
+            _ => Err(PageError::Csrf),
+        }
+    }
+}

@@ -58,6 +58,12 @@ impl Layout {
             if role.permits(Permission::ViewPatientRecord) {
                 navigation.push(NavItem { href: "/patients", text: "Find a patient", current: false });
             }
+            if role.permits(Permission::ViewPracticeLists) {
+                navigation.push(NavItem { href: "/worklist", text: "Worklist", current: false });
+            }
+            if role.permits(Permission::ViewPatientRecord) {
+                navigation.push(NavItem { href: "/triage", text: "Triage", current: false });
+            }
             if role.permits(Permission::ViewAudit) {
                 navigation.push(NavItem { href: "/audit", text: "Audit trail", current: false });
             }
@@ -152,6 +158,9 @@ pub(crate) struct HomeTemplate {
     /// The quick search box (roles that open records), with the session's CSRF token.
     pub search_csrf: Option<String>,
     pub unreadable: Option<usize>,
+    /// Open urgent red flags (roles that open records).
+    pub urgent_flags: Option<i64>,
+    pub worklist: bool,
     pub counts: Option<CountsView>,
     pub audit: bool,
     pub administration: bool,
@@ -305,4 +314,86 @@ pub(crate) struct AuditTemplate {
     pub layout: Layout,
     pub rows: Vec<AuditRow>,
     pub limit: i64,
+}
+
+/// An option of a select box.
+pub(crate) struct Option_ {
+    pub value: String,
+    pub text: String,
+    pub selected: bool,
+}
+
+/// What a bulk action did.
+pub(crate) struct BulkOutcome {
+    pub done: usize,
+    /// One line per person the action was refused for, with the reason.
+    pub refused: Vec<String>,
+    pub nothing_selected: bool,
+}
+
+pub(crate) struct WorklistRowView {
+    pub reference: String,
+    pub href: String,
+    pub name: String,
+    pub nhs_number: String,
+    pub birth_date: String,
+    pub conditions: String,
+    pub stage: String,
+    pub risk: i64,
+    pub risk_reasons: String,
+    pub due: Vec<String>,
+    pub open_flags: i64,
+    pub invitations: i64,
+}
+
+#[derive(Template)]
+#[template(path = "worklist.html")]
+pub(crate) struct WorklistTemplate {
+    pub layout: Layout,
+    pub csrf_token: String,
+    pub can_invite: bool,
+    pub registers: Vec<Option_>,
+    pub stages: Vec<Option_>,
+    pub rows: Vec<WorklistRowView>,
+    pub outcome: Option<BulkOutcome>,
+    pub page: u32,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+    pub filtered: bool,
+}
+
+pub(crate) struct FlagView {
+    pub id: String,
+    /// The person's opaque reference in this session.
+    pub patient: String,
+    pub severity: String,
+    pub severity_label: &'static str,
+    pub severity_class: &'static str,
+    pub rule: String,
+    pub value: String,
+    pub result_date: String,
+    pub recommended: String,
+    pub raised: String,
+    pub escalated: bool,
+    pub error: String,
+}
+
+pub(crate) struct TriageEntryView {
+    pub href: String,
+    pub name: String,
+    pub nhs_number: String,
+    pub flags: Vec<FlagView>,
+}
+
+#[derive(Template)]
+#[template(path = "triage.html")]
+pub(crate) struct TriageTemplate {
+    pub layout: Layout,
+    pub csrf_token: String,
+    pub can_act: bool,
+    /// "N people with urgent red flags.", or empty when none.
+    pub urgent: String,
+    pub entries: Vec<TriageEntryView>,
+    pub errors: Vec<FieldError>,
+    pub recorded: Option<String>,
 }

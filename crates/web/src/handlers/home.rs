@@ -38,6 +38,11 @@ pub(crate) async fn home(
     } else {
         None
     };
+    let urgent_flags = if opens_records {
+        Some(state.concord.store.open_flag_count("urgent").await.map_err(AppError::from)?)
+    } else {
+        None
+    };
     let aggregates_only = role.permits(Permission::ViewAggregates)
         && !role.permits(Permission::ViewPracticeLists)
         && !role.permits(Permission::ViewAudit)
@@ -57,6 +62,8 @@ pub(crate) async fn home(
         role: role.title(),
         search_csrf: opens_records.then(|| signed_in.csrf_token.clone()),
         unreadable,
+        urgent_flags,
+        worklist: staff.require(Permission::ViewPracticeLists).is_ok(),
         counts,
         audit: staff.require(Permission::ViewAudit).is_ok(),
         administration: staff.require(Permission::ManageUsers).is_ok() || staff.require(Permission::ManageData).is_ok(),

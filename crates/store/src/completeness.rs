@@ -1,0 +1,108 @@
+//! Care-process completeness: of the people in this year's cycle on a register, how many have each
+//! listed checklist item done, and how many have all of them done (the National Diabetes Audit's
+//! "all eight care processes" measure when the register is diabetes and the items are its eight).
+//!
+//! Reads the kept status only (`patient_status`, `care_process_status`), so it is as current as the
+//! last status refresh; callers that need it current refresh first, as the worklist does.
+
+use sqlx::Row;
+
+use crate::sql::{Value, bind_values, generated};
+use crate::{Store, StoreError};
+
+/// Completeness of the listed items for the people in the cycle on one register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completeness {
+    /// People in the cycle on the register (and practice, when one was given).
+    pub people: i64,
+    /// For each item asked about (in the order asked, duplicates removed): people with it done.
+    pub items: Vec<(String, i64)>,
+    /// People with every listed item done (everyone, when no item is listed).
+    pub all_done: i64,
+}
+
+/// The statement for `items` distinct items, `practice` or not. Placeholders: `$1` the register
+/// pattern, then the practice if any, then the items; the same text on both engines.
+fn completeness_sql(practice: bool, items: usize) -> String {
+    let first_item = if practice { 3 } else { 2 };
+    let item_placeholders: Vec<String> = (first_item..first_item + items).map(|n| format!("${n}")).collect();
+    let mut inner = String::from("SELECT s.patient_id, COUNT(c.item) AS done");
+    for (index, placeholder) in item_placeholders.iter().enumerate() {
+        inner.push_str(&format!(", COUNT(CASE WHEN c.item = {placeholder} THEN 1 END) AS item{index}"));
+    }
+    inner.push_str(
+        " FROM patient_status s LEFT JOIN care_process_status c ON c.patient_id = s.patient_id AND c.status = 'done'",
+    );
+    if items > 0 {
+        inner.push_str(&format!(" AND c.item IN ({})", item_placeholders.join(", ")));
+    } else {
+        inner.push_str(" AND 1 = 0");
+    }
+    inner.push_str(" WHERE s.enters_cycle = 1 AND (' ' || s.registers || ' ') LIKE $1");
+    if practice {
+        inner.push_str(" AND s.practice_ods_code = $2");
+    }
+    inner.push_str(" GROUP BY s.patient_id");
+    let mut sql = format!("SELECT COUNT(*), COUNT(CASE WHEN per_person.done = {items} THEN 1 END)");
+    for index in 0..items {
+        sql.push_str(&format!(", COUNT(CASE WHEN per_person.item{index} > 0 THEN 1 END)"));
+    }
+    sql.push_str(&format!(" FROM ({inner}) per_person"));
+    sql
+}
+
+impl Store {
+    /// Of the people entering the cycle who are on `register` (at `practice`, or everywhere), how
+    /// many have each of `items` done (`care_process_status.status = 'done'`), and how many have
+    /// all of them done. An item nobody on the register is checked for counts 0, and then nobody
+    /// has all of them done.
+    pub async fn care_process_completeness(
+        &self,
+        practice: Option<&str>,
+        register: &str,
+        items: &[&str],
+    ) -> Result<Completeness, StoreError> {
+        let mut distinct: Vec<&str> = Vec::with_capacity(items.len());
+        for item in items {
+            if !distinct.contains(item) {
+                distinct.push(item);
+            }
+        }
+        let mut values = vec![Value::text(format!("% {register} %"))];
+        if let Some(practice) = practice {
+            values.push(Value::text(practice));
+        }
+        values.extend(distinct.iter().map(|item| Value::text(*item)));
+        let row = bind_values(generated(completeness_sql(practice.is_some(), distinct.len())), &values)
+            .fetch_one(self.pool())
+            .await?;
+        let mut counts = Vec::with_capacity(distinct.len());
+        for (index, item) in distinct.iter().enumerate() {
+            counts.push(((*item).to_owned(), row.try_get::<i64, _>(index + 2)?));
+        }
+        Ok(Completeness { people: row.try_get(0)?, items: counts, all_done: row.try_get(1)? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statement_numbers_the_practice_before_the_items() {
+        let sql = completeness_sql(true, 2);
+        assert!(sql.contains("c.item IN ($3, $4)"), "{sql}");
+        assert!(sql.contains("s.practice_ods_code = $2"), "{sql}");
+        assert!(sql.contains("per_person.done = 2"), "{sql}");
+        let sql = completeness_sql(false, 1);
+        assert!(sql.contains("c.item IN ($2)"), "{sql}");
+        assert!(!sql.contains("practice_ods_code"), "{sql}");
+    }
+
+    #[test]
+    fn no_items_joins_nothing_and_everyone_has_all_done() {
+        let sql = completeness_sql(false, 0);
+        assert!(sql.contains("AND 1 = 0"), "{sql}");
+        assert!(sql.contains("per_person.done = 0"), "{sql}");
+    }
+}
