@@ -200,110 +200,9 @@ impl Store {
     /// changed since it was read. Returns the new version.
     pub async fn apply_cycle_change(&self, change: &CycleChange, actor: &Actor, now: &str) -> Result<i64, StoreError> {
         let mut transaction = self.pool().begin().await?;
-        let after = &change.after;
-        let stale =
-            || StoreError::Conflict("this person's cycle was changed by someone else; reload and try again".into());
-        if change.existed {
-            let updated = sqlx::query(
-                "UPDATE care_cycle SET stage = $1, stage_since = $2, invitations = $3, last_invited = $4, adjustment = $5, \
-                 before_dna = $6, assigned_to = $7, results_reviewed_by = $8, comment_for_person = $9, version = version + 1, \
-                 updated_at = $10 WHERE id = $11 AND version = $12",
-            )
-            .bind(after.stage.clone())
-            .bind(after.stage_since.clone())
-            .bind(after.invitations)
-            .bind(after.last_invited.clone())
-            .bind(after.adjustment.clone())
-            .bind(after.before_dna.clone())
-            .bind(after.assigned_to.clone())
-            .bind(after.results_reviewed_by.clone())
-            .bind(after.comment_for_person.clone())
-            .bind(now.to_owned())
-            .bind(after.id.clone())
-            .bind(after.version)
-            .execute(&mut *transaction)
-            .await?;
-            if updated.rows_affected() != 1 {
-                return Err(stale());
-            }
-        } else {
-            let inserted = sqlx::query(
-                "INSERT INTO care_cycle (id, patient_id, cycle_year, stage, stage_since, invitations, last_invited, adjustment, \
-                 before_dna, assigned_to, results_reviewed_by, comment_for_person, version, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13) ON CONFLICT (patient_id, cycle_year) DO NOTHING",
-            )
-            .bind(after.id.clone())
-            .bind(after.patient_id.clone())
-            .bind(after.cycle_year)
-            .bind(after.stage.clone())
-            .bind(after.stage_since.clone())
-            .bind(after.invitations)
-            .bind(after.last_invited.clone())
-            .bind(after.adjustment.clone())
-            .bind(after.before_dna.clone())
-            .bind(after.assigned_to.clone())
-            .bind(after.results_reviewed_by.clone())
-            .bind(after.comment_for_person.clone())
-            .bind(now.to_owned())
-            .execute(&mut *transaction)
-            .await?;
-            if inserted.rows_affected() != 1 {
-                return Err(stale());
-            }
-        }
-        sqlx::query(
-            "INSERT INTO care_cycle_event (id, cycle_id, patient_id, event, from_stage, to_stage, on_date, at, actor, note) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(new_id())
-        .bind(after.id.clone())
-        .bind(after.patient_id.clone())
-        .bind(change.event.clone())
-        .bind(change.from_stage.clone())
-        .bind(after.stage.clone())
-        .bind(change.on_date.clone())
-        .bind(now.to_owned())
-        .bind(actor.name().to_owned())
-        .bind(change.note.clone())
-        .execute(&mut *transaction)
-        .await?;
-        for message in &change.messages {
-            generated(format!(
-                "INSERT INTO outbox_message ({OUTBOX_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, \
-                 NULL, NULL, NULL, NULL)"
-            ))
-            .bind(new_id())
-            .bind(after.patient_id.clone())
-            .bind(after.id.clone())
-            .bind(message.purpose.clone())
-            .bind(message.channel.clone())
-            .bind(message.template.clone())
-            .bind(message.recipient.clone())
-            .bind(message.subject.clone())
-            .bind(message.body.clone())
-            .bind(message.attachment.clone())
-            .bind(if message.channel == "letter" { "to_print" } else { "queued" })
-            .bind(message.not_before.clone())
-            .bind(now.to_owned())
-            .execute(&mut *transaction)
-            .await?;
-        }
-        insert_audit_events(
-            &mut transaction,
-            &[NewAuditEvent {
-                actor: actor.clone(),
-                organisation: None,
-                patient_id: Some(after.patient_id.clone()),
-                action: if change.existed { AuditAction::Update } else { AuditAction::Create },
-                entity: "CareCycle".into(),
-                detail: format!("{}: {} -> {}", change.event, change.from_stage, after.stage),
-                request_id: None,
-            }],
-            now,
-        )
-        .await?;
+        let version = apply_cycle_change_in(&mut transaction, change, actor, now).await?;
         transaction.commit().await?;
-        Ok(if change.existed { after.version + 1 } else { 1 })
+        Ok(version)
     }
 
     /// The worklist: people who enter the cycle, those whose recall month comes soonest first
@@ -447,4 +346,117 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+/// Writes a stage change with its history, audit and messages inside the caller's transaction
+/// (booking writes its slot in the same one), refusing it if the cycle changed since it was read.
+/// Returns the new version.
+pub(crate) async fn apply_cycle_change_in(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    change: &CycleChange,
+    actor: &Actor,
+    now: &str,
+) -> Result<i64, StoreError> {
+    let after = &change.after;
+    let stale = || StoreError::Conflict("this person's cycle was changed by someone else; reload and try again".into());
+    if change.existed {
+        let updated = sqlx::query(
+            "UPDATE care_cycle SET stage = $1, stage_since = $2, invitations = $3, last_invited = $4, adjustment = $5, \
+             before_dna = $6, assigned_to = $7, results_reviewed_by = $8, comment_for_person = $9, version = version + 1, \
+             updated_at = $10 WHERE id = $11 AND version = $12",
+        )
+        .bind(after.stage.clone())
+        .bind(after.stage_since.clone())
+        .bind(after.invitations)
+        .bind(after.last_invited.clone())
+        .bind(after.adjustment.clone())
+        .bind(after.before_dna.clone())
+        .bind(after.assigned_to.clone())
+        .bind(after.results_reviewed_by.clone())
+        .bind(after.comment_for_person.clone())
+        .bind(now.to_owned())
+        .bind(after.id.clone())
+        .bind(after.version)
+        .execute(&mut **transaction)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Err(stale());
+        }
+    } else {
+        let inserted = sqlx::query(
+            "INSERT INTO care_cycle (id, patient_id, cycle_year, stage, stage_since, invitations, last_invited, adjustment, \
+             before_dna, assigned_to, results_reviewed_by, comment_for_person, version, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13) ON CONFLICT (patient_id, cycle_year) DO NOTHING",
+        )
+        .bind(after.id.clone())
+        .bind(after.patient_id.clone())
+        .bind(after.cycle_year)
+        .bind(after.stage.clone())
+        .bind(after.stage_since.clone())
+        .bind(after.invitations)
+        .bind(after.last_invited.clone())
+        .bind(after.adjustment.clone())
+        .bind(after.before_dna.clone())
+        .bind(after.assigned_to.clone())
+        .bind(after.results_reviewed_by.clone())
+        .bind(after.comment_for_person.clone())
+        .bind(now.to_owned())
+        .execute(&mut **transaction)
+        .await?;
+        if inserted.rows_affected() != 1 {
+            return Err(stale());
+        }
+    }
+    sqlx::query(
+        "INSERT INTO care_cycle_event (id, cycle_id, patient_id, event, from_stage, to_stage, on_date, at, actor, note) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(new_id())
+    .bind(after.id.clone())
+    .bind(after.patient_id.clone())
+    .bind(change.event.clone())
+    .bind(change.from_stage.clone())
+    .bind(after.stage.clone())
+    .bind(change.on_date.clone())
+    .bind(now.to_owned())
+    .bind(actor.name().to_owned())
+    .bind(change.note.clone())
+    .execute(&mut **transaction)
+    .await?;
+    for message in &change.messages {
+        generated(format!(
+            "INSERT INTO outbox_message ({OUTBOX_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, \
+             NULL, NULL, NULL, NULL)"
+        ))
+        .bind(new_id())
+        .bind(after.patient_id.clone())
+        .bind(after.id.clone())
+        .bind(message.purpose.clone())
+        .bind(message.channel.clone())
+        .bind(message.template.clone())
+        .bind(message.recipient.clone())
+        .bind(message.subject.clone())
+        .bind(message.body.clone())
+        .bind(message.attachment.clone())
+        .bind(if message.channel == "letter" { "to_print" } else { "queued" })
+        .bind(message.not_before.clone())
+        .bind(now.to_owned())
+        .execute(&mut **transaction)
+        .await?;
+    }
+    insert_audit_events(
+        transaction,
+        &[NewAuditEvent {
+            actor: actor.clone(),
+            organisation: None,
+            patient_id: Some(after.patient_id.clone()),
+            action: if change.existed { AuditAction::Update } else { AuditAction::Create },
+            entity: "CareCycle".into(),
+            detail: format!("{}: {} -> {}", change.event, change.from_stage, after.stage),
+            request_id: None,
+        }],
+        now,
+    )
+    .await?;
+    Ok(if change.existed { after.version + 1 } else { 1 })
 }
