@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod record;
 pub mod registers;
 pub mod status;
+pub mod visit;
 
 use concord_codelists::Catalogue;
 use concord_store::{Store, StoreError};

@@ -26,6 +26,8 @@ pub enum PatientRef {
     SourceKey(String),
     /// Ten digits.
     NhsNumber(String),
+    /// Concord's own id for the patient (records made in Concord, e.g. at the information-gathering visit).
+    Id(String),
 }
 
 /// A clinical record to store for a patient.
@@ -161,6 +163,7 @@ impl ImportWriter {
                 let reason = match patient_ref {
                     PatientRef::SourceKey(key) => format!("subject {key} is not a known patient"),
                     PatientRef::NhsNumber(number) => format!("no patient has NHS number {number}"),
+                    PatientRef::Id(_) => "the person is no longer in the record".to_owned(),
                 };
                 outcome.refused_records.push((index, reason));
                 continue;
@@ -275,6 +278,12 @@ impl ImportWriter {
             PatientRef::NhsNumber(number) => {
                 sqlx::query_as("SELECT id FROM patient WHERE nhs_number = $1")
                     .bind(number.clone())
+                    .fetch_optional(&mut **transaction)
+                    .await?
+            }
+            PatientRef::Id(id) => {
+                sqlx::query_as("SELECT id FROM patient WHERE id = $1")
+                    .bind(id.clone())
                     .fetch_optional(&mut **transaction)
                     .await?
             }

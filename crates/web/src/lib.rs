@@ -62,6 +62,10 @@ pub fn router(concord: Concord, config: WebConfig) -> Router {
         .route("/patients", get(handlers::patients::search_page))
         .route("/patients/search", post(handlers::patients::search))
         .route("/patients/record/{reference}", get(handlers::patients::record))
+        .route(
+            "/patients/record/{reference}/visit",
+            get(handlers::visit::visit_form).post(handlers::visit::record_visit),
+        )
         .route("/results/unreadable", get(handlers::home::unreadable_results))
         .route("/audit", get(handlers::home::audit_trail))
         .route("/worklist", get(handlers::cycle::worklist))

@@ -268,6 +268,8 @@ pub(crate) struct EncounterView {
 #[template(path = "record.html")]
 pub(crate) struct RecordTemplate {
     pub layout: Layout,
+    /// The information-gathering visit form, for roles that record visits.
+    pub visit_href: Option<String>,
     pub patient: PatientView,
     pub registers: Vec<String>,
     pub unreadable: Vec<UnreadableView>,
@@ -396,4 +398,55 @@ pub(crate) struct TriageTemplate {
     pub entries: Vec<TriageEntryView>,
     pub errors: Vec<FieldError>,
     pub recorded: Option<String>,
+}
+
+/// One field of the visit form as shown.
+pub(crate) struct VisitFieldView {
+    pub id: String,
+    pub name: String,
+    pub label: String,
+    pub hint: String,
+    pub unit: String,
+    pub value: String,
+    pub error: String,
+    /// "number", "choice" or "done".
+    pub kind: &'static str,
+    /// (value, label, checked) for choices.
+    pub options: Vec<(String, String, bool)>,
+}
+
+pub(crate) struct VisitSectionView {
+    pub name: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    pub last_done: String,
+    pub fields: Vec<VisitFieldView>,
+    pub note: String,
+    /// PHQ-9 questions 3 to 9: asked when the first two score 3 or more.
+    pub phq9: bool,
+}
+
+#[derive(Template)]
+#[template(path = "visit.html")]
+pub(crate) struct VisitTemplate {
+    pub layout: Layout,
+    pub csrf_token: String,
+    pub action: String,
+    pub record_href: String,
+    pub name: String,
+    pub nhs_number: String,
+    pub sections: Vec<VisitSectionView>,
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Template)]
+#[template(path = "visit_saved.html")]
+pub(crate) struct VisitSavedTemplate {
+    pub layout: Layout,
+    pub record_href: String,
+    pub name: String,
+    pub results_saved: usize,
+    pub risk_of_harm: bool,
+    pub urgent_flags: Vec<String>,
+    pub stage: String,
 }

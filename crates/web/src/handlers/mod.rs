@@ -5,6 +5,7 @@ pub(crate) mod cycle;
 pub(crate) mod home;
 pub(crate) mod patients;
 pub(crate) mod system;
+pub(crate) mod visit;
 
 use time::{Date, OffsetDateTime};
 

@@ -267,7 +267,11 @@ pub(crate) async fn record(
         .map(|(code, name, _, _)| (code, name))
         .collect();
     let layout = Layout::new(&context, state.synthetic().await, Some(&signed_in), "Patient summary");
-    page(&record_view(layout, summary, &organisations, today))
+    let mut template = record_view(layout, summary, &organisations, today);
+    if signed_in.staff.require(Permission::ManageCycle).is_ok() {
+        template.visit_href = Some(format!("/patients/record/{reference}/visit"));
+    }
+    page(&template)
 }
 
 fn record_view(
@@ -388,6 +392,7 @@ fn record_view(
         .collect();
     RecordTemplate {
         layout,
+        visit_href: None,
         patient,
         registers: summary.registers.iter().map(|(_, name)| name.clone()).collect(),
         unreadable,
