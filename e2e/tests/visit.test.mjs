@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
-import { checkPage, launchBrowser, signIn, startServer, visit } from '../lib.mjs'
+import { checkPage, launchBrowser, signIn, signOut, startServer, visit } from '../lib.mjs'
 
 describe('the information-gathering visit', () => {
   let server
@@ -41,13 +41,21 @@ describe('the information-gathering visit', () => {
     if (fixtures) await rm(fixtures, { recursive: true, force: true })
   })
 
+  const openRecord = async (nhsNumber) => {
+    await visit(page, server.url, '/patients')
+    await page.getByLabel('NHS number', { exact: true }).fill(nhsNumber)
+    await Promise.all([page.waitForURL(/\/patients\/search$/), page.getByRole('button', { name: 'Search', exact: true }).click()])
+    await Promise.all([page.waitForURL(/\/patients\/record\//), page.locator('table tbody tr a').first().click()])
+    await checkPage(page, 'patient summary')
+  }
+
   const openVisit = async (nhsNumber) => {
     await visit(page, server.url, '/patients')
     await page.getByLabel('NHS number', { exact: true }).fill(nhsNumber)
     await Promise.all([page.waitForURL(/\/patients\/search$/), page.getByRole('button', { name: 'Search', exact: true }).click()])
     await Promise.all([page.waitForURL(/\/patients\/record\//), page.locator('table tbody tr a').first().click()])
     await checkPage(page, 'patient summary')
-    await Promise.all([page.waitForURL(/\/visit$/), page.getByRole('button', { name: 'Record the information-gathering visit' }).click()])
+    await Promise.all([page.waitForURL(/\/visit$/), page.getByRole('link', { name: 'Record the information-gathering visit' }).click()])
     await checkPage(page, 'visit form')
   }
 
@@ -123,5 +131,47 @@ describe('the information-gathering visit', () => {
     assert.match(stop, /999/)
     assert.match(stop, /Samaritans 116 123/)
     assert.match(stop, /PHQ-9 item 9/i, 'the urgent flag is named')
+  })
+
+  test('a nurse reviews the results: comment, assignment and a personal target, once urgent flags are actioned', async () => {
+    await signOut(page)
+    await signIn(page, server.url, 'nurse')
+    await openRecord('9434765870')
+    await Promise.all([page.waitForURL(/\/review$/), page.getByRole('link', { name: 'Review results (professional preparation)' }).click()])
+    await checkPage(page, 'review page')
+    assert.match(await page.locator('#open-flags + ul').innerText(), /184/, 'the urgent blood pressure is listed')
+
+    await Promise.all([page.waitForURL(/\/review$/), page.getByRole('button', { name: 'Mark results reviewed' }).click()])
+    await checkPage(page, 'review with nothing entered')
+    const summary = await page.locator('.nhsuk-error-summary').innerText()
+    assert.match(summary, /Write a comment for the person/)
+    assert.match(summary, /Choose who will have the care and support planning conversation/)
+
+    await page.getByLabel('Comment for the person').fill('Your blood pressure was high on the day; we have phoned you about it. Your sugar control is close to where we would like it.')
+    await page.getByLabel('Practice nurse').check()
+    await page.getByLabel(/^HbA1c target/).fill('58')
+    await Promise.all([page.waitForURL(/\/review$/), page.getByRole('button', { name: 'Mark results reviewed' }).click()])
+    await checkPage(page, 'review refused while an urgent flag is open')
+    assert.match(await page.locator('.nhsuk-error-summary').innerText(), /Record an action on the urgent red flag before marking the results reviewed/)
+    assert.equal(await page.getByLabel('Comment for the person').inputValue() !== '', true, 'what was typed is kept')
+
+    await visit(page, server.url, '/triage')
+    const card = page.locator('.nhsuk-card:not(.nhsuk-card--warning)', { hasText: 'ASHDOWN' })
+    await card.getByLabel('Action taken for this flag').first().fill('Phoned: repeat blood pressure tomorrow, no symptoms')
+    await Promise.all([page.waitForURL(/\/triage\/action$/), card.getByRole('button', { name: 'Record action' }).first().click()])
+    await checkPage(page, 'flag actioned')
+
+    await openRecord('9434765870')
+    await Promise.all([page.waitForURL(/\/review$/), page.getByRole('link', { name: 'Review results (professional preparation)' }).click()])
+    await page.getByLabel('Comment for the person').fill('Your blood pressure was high on the day; we have phoned you about it.')
+    await page.getByLabel('Practice nurse').check()
+    await page.getByLabel(/^HbA1c target/).fill('58')
+    await Promise.all([page.waitForURL(/\/review$/), page.getByRole('button', { name: 'Mark results reviewed' }).click()])
+    await checkPage(page, 'results reviewed')
+    assert.match(await page.locator('.nhsuk-notification-banner--success').innerText(), /Results reviewed/)
+    const main = await page.locator('main').innerText()
+    assert.match(main, /Stage of this year's review: Results reviewed\. Reviewed by Demo Nurse/)
+    assert.match(main, /Your target: <= 58 mmol\/mol/)
+    assert.doesNotMatch(main, /Your target: <= 48/, 'a default is never called "your target"')
   })
 })

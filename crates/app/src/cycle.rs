@@ -21,21 +21,21 @@ pub enum Caller<'a> {
 }
 
 impl Caller<'_> {
-    fn require(&self, permission: Permission) -> Result<(), AppError> {
+    pub(crate) fn require(&self, permission: Permission) -> Result<(), AppError> {
         match self {
             Caller::Staff(staff) => staff.require(permission),
             Caller::Console => Ok(()),
         }
     }
 
-    fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         match self {
             Caller::Staff(staff) => staff.actor(),
             Caller::Console => Actor::System("cli".into()),
         }
     }
 
-    fn organisation(&self) -> Option<String> {
+    pub(crate) fn organisation(&self) -> Option<String> {
         match self {
             Caller::Staff(staff) => staff.organisation.clone(),
             Caller::Console => None,
@@ -193,6 +193,23 @@ impl Concord {
             _ => Permission::ManageCycle,
         };
         caller.require(needed)?;
+        let change = self.prepare_cycle_change(caller, patient_id, event, on, note).await?;
+        let version = self.store.apply_cycle_change(&change, &caller.actor(), &timestamp(now)).await?;
+        Ok(CycleRow { version, ..change.after })
+    }
+
+    /// The change an event makes to a person's cycle on a date, with the messages it causes;
+    /// refused (with the domain's reason) when the cycle does not allow it. Writes nothing: the
+    /// caller writes it (`apply_cycle_change`, or `book_slot` with a slot). Permission is the
+    /// caller's to check.
+    pub(crate) async fn prepare_cycle_change(
+        &self,
+        caller: Caller<'_>,
+        patient_id: &str,
+        event: CycleEvent,
+        on: Date,
+        note: Option<String>,
+    ) -> Result<CycleChange, AppError> {
         let Some(patient) = self.store.patient(patient_id).await? else {
             return Err(AppError::NotFound("No such person".into()));
         };
@@ -239,17 +256,15 @@ impl Concord {
         {
             row.results_reviewed_by = Some(staff.display_name.clone());
         }
-        let change = CycleChange {
-            after: row.clone(),
+        Ok(CycleChange {
+            after: row,
             existed: existing.is_some(),
             event: event.as_str().into(),
             from_stage: before.stage.as_str().into(),
             on_date: date_text(on),
             note,
             messages,
-        };
-        let version = self.store.apply_cycle_change(&change, &caller.actor(), &timestamp(now)).await?;
-        Ok(CycleRow { version, ..row })
+        })
     }
 }
 

@@ -8,12 +8,14 @@
 //! - No HTTP, HTML or command-line concerns: callers translate [`AppError`] for their users.
 
 pub mod auth;
+pub mod booking;
 pub mod cycle;
 pub mod demo;
 pub mod import;
 pub mod outbox;
 pub mod record;
 pub mod registers;
+pub mod review;
 pub mod status;
 pub mod visit;
 

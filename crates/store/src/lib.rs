@@ -13,9 +13,11 @@ mod completeness;
 mod cycle;
 mod import;
 mod read;
+mod slots;
 mod sql;
 mod staff;
 mod status;
+mod targets;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -31,7 +33,12 @@ pub use read::{
     ConditionRow, EncounterRow, MedicationRow, ObservationRow, PatientListing, PatientRow, PatientSearch,
     RegisterPatient, RejectionRow,
 };
+pub use slots::{
+    GP_APPOINTMENT_MINUTES, GP_SYSTEM_NAME_PREFIX, GpAppointmentSync, NewClinicList, NewSlot, ScheduleRow, SlotRow,
+    gp_system_clinician_name,
+};
 pub use staff::{NewStaffUser, SessionRow, StaffUserRow};
+pub use targets::PersonalTargetRow;
 /// A new time-ordered id (UUIDv7), for rows the application names before writing.
 pub fn new_id() -> String {
     sql::new_id()

@@ -66,6 +66,10 @@ pub fn router(concord: Concord, config: WebConfig) -> Router {
             "/patients/record/{reference}/visit",
             get(handlers::visit::visit_form).post(handlers::visit::record_visit),
         )
+        .route(
+            "/patients/record/{reference}/review",
+            get(handlers::review::review_page).post(handlers::review::review_results),
+        )
         .route("/results/unreadable", get(handlers::home::unreadable_results))
         .route("/audit", get(handlers::home::audit_trail))
         .route("/worklist", get(handlers::cycle::worklist))

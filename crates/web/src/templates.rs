@@ -270,6 +270,8 @@ pub(crate) struct RecordTemplate {
     pub layout: Layout,
     /// The information-gathering visit form, for roles that record visits.
     pub visit_href: Option<String>,
+    /// The results review (professional preparation), for roles that open records.
+    pub review_href: Option<String>,
     pub patient: PatientView,
     pub registers: Vec<String>,
     pub unreadable: Vec<UnreadableView>,
@@ -449,4 +451,45 @@ pub(crate) struct VisitSavedTemplate {
     pub risk_of_harm: bool,
     pub urgent_flags: Vec<String>,
     pub stage: String,
+}
+
+pub(crate) struct ReviewResultView {
+    pub name: String,
+    /// "53 mmol/mol (3 March 2026)", newest first.
+    pub values: Vec<String>,
+    pub target: String,
+    pub off_target: bool,
+}
+
+pub(crate) struct ReviewTargetView {
+    pub id: String,
+    pub name: String,
+    pub label: String,
+    pub unit: String,
+    pub value: String,
+    pub error: String,
+}
+
+#[derive(Template)]
+#[template(path = "review.html")]
+pub(crate) struct ReviewTemplate {
+    pub layout: Layout,
+    pub csrf_token: String,
+    pub action: String,
+    pub record_href: String,
+    pub name: String,
+    pub stage: String,
+    pub can_review: bool,
+    pub reviewed_by: String,
+    pub results: Vec<ReviewResultView>,
+    pub open_flags: Vec<String>,
+    pub comment: String,
+    pub comment_error: String,
+    /// (id, label, checked).
+    pub professionals: Vec<(String, String, bool)>,
+    pub assign_error: String,
+    pub targets: Vec<ReviewTargetView>,
+    pub flags_error: String,
+    pub errors: Vec<FieldError>,
+    pub done: Option<String>,
 }

@@ -4,6 +4,7 @@ pub(crate) mod auth;
 pub(crate) mod cycle;
 pub(crate) mod home;
 pub(crate) mod patients;
+pub(crate) mod review;
 pub(crate) mod system;
 pub(crate) mod visit;
 

@@ -271,6 +271,7 @@ pub(crate) async fn record(
     if signed_in.staff.require(Permission::ManageCycle).is_ok() {
         template.visit_href = Some(format!("/patients/record/{reference}/visit"));
     }
+    template.review_href = Some(format!("/patients/record/{reference}/review"));
     page(&template)
 }
 
@@ -393,6 +394,7 @@ fn record_view(
     RecordTemplate {
         layout,
         visit_href: None,
+        review_href: None,
         patient,
         registers: summary.registers.iter().map(|(_, name)| name.clone()).collect(),
         unreadable,

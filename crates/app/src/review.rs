@@ -1,0 +1,269 @@
+//! Professional preparation: a clinician reviews a person's results after the information-gathering
+//! visit, writes a plain-language comment for them, sets their own targets, assigns the
+//! conversation to the right professional, and marks the results reviewed.
+//!
+//! Invariants: results are reviewed only once every urgent red flag has a recorded action; only
+//! a target set here is ever called "your target"; results are released to the person (their
+//! preparation, a later issue) only from the "results reviewed" stage on.
+
+use std::collections::BTreeMap;
+
+use concord_codelists::cycle_rules::DUE_WINDOW_DAYS;
+use concord_domain::access::Permission;
+use concord_domain::care_process::merged_checklist;
+use concord_domain::criterion::Comparison;
+use concord_domain::cycle::{CycleEvent, Stage};
+use concord_domain::target::{PersonalTarget, target_for};
+use concord_store::{CycleRow, FlagRow, PersonalTargetRow};
+use time::OffsetDateTime;
+
+use crate::cycle::Caller;
+use crate::record::StaffMember;
+use crate::status::{date_text, snapshot, timestamp};
+use crate::{AppError, Concord};
+
+/// Results a clinician may set a personal target for, with the comparison the target uses.
+pub const TARGETABLE: [(&str, Comparison); 4] = [
+    ("hba1c", Comparison::LessOrEqual),
+    ("systolic_bp", Comparison::Less),
+    ("diastolic_bp", Comparison::Less),
+    ("ldl_cholesterol", Comparison::LessOrEqual),
+];
+
+/// Who the conversation can be assigned to.
+pub const PROFESSIONALS: [(&str, &str); 3] =
+    [("nurse", "Practice nurse"), ("gp", "GP"), ("pharmacist", "Clinical pharmacist")];
+
+/// One result line of the review.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewResult {
+    pub observable: String,
+    pub name: String,
+    /// Latest value with its unit and date, newest first, up to four.
+    pub values: Vec<(String, String)>,
+    /// "Your target: 53 or below" / "Usual target (default…): 48 or below".
+    pub target: Option<String>,
+    pub target_met: Option<bool>,
+}
+
+/// What the review screen shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewView {
+    pub patient_id: String,
+    pub stage: Option<Stage>,
+    pub results: Vec<ReviewResult>,
+    pub open_flags: Vec<FlagRow>,
+    pub comment: String,
+    pub assigned_to: String,
+    pub reviewed_by: Option<String>,
+    /// Current personal targets by observable (value as text).
+    pub targets: BTreeMap<String, String>,
+}
+
+/// What the clinician submits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReviewInput {
+    pub comment: String,
+    pub assign_to: String,
+    /// Observable id → value typed (empty: no change).
+    pub targets: BTreeMap<String, String>,
+}
+
+impl Concord {
+    /// The review screen for one person: their checklist results with trend and target, open
+    /// flags, and what has been recorded so far. Audited as a read of the record.
+    pub async fn review_view(
+        &self,
+        staff: &StaffMember,
+        patient_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<ReviewView, AppError> {
+        staff.require(Permission::ViewPatientRecord)?;
+        let rules = self.status_rules().await?;
+        let record = self
+            .store
+            .person_records(&[patient_id.to_owned()])
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::NotFound("No such person".into()))?;
+        let (person, _) = snapshot(&record, &rules, now.date());
+        let personal = self.personal_targets(patient_id).await?;
+        let mut results = Vec::new();
+        for item in merged_checklist(&rules.cycle.care_processes, &person, DUE_WINDOW_DAYS) {
+            for observable in &item.evidence {
+                let Some(definition) = rules.catalogue.observable(observable) else { continue };
+                let values: Vec<(String, String)> = person
+                    .results_for(observable)
+                    .rev()
+                    .take(4)
+                    .map(|result| {
+                        let value = match (result.value, &definition.canonical_unit) {
+                            (Some(value), Some(unit)) => format!("{value} {}", unit.display()),
+                            (Some(value), None) => format!("{value}"),
+                            (None, _) => "recorded".to_owned(),
+                        };
+                        (value, date_text(result.date()))
+                    })
+                    .collect();
+                if values.is_empty() && item.evidence.len() > 1 {
+                    continue;
+                }
+                let target = target_for(&rules.cycle.targets, &personal, &person, observable);
+                let latest = person.latest_value(observable).map(|(_, value)| value);
+                results.push(ReviewResult {
+                    observable: observable.clone(),
+                    name: definition.name.clone(),
+                    target_met: target.as_ref().zip(latest).map(|(target, value)| target.is_met_by(value)),
+                    target: target.map(|target| {
+                        format!(
+                            "{}: {} {}{}",
+                            target.label(),
+                            target.comparison.symbol(),
+                            target.value,
+                            definition
+                                .canonical_unit
+                                .as_ref()
+                                .map_or_else(String::new, |unit| format!(" {}", unit.display()))
+                        )
+                    }),
+                    values,
+                });
+            }
+        }
+        let cycle = self.store.cycle(patient_id, i64::from(now.year())).await?;
+        let targets = personal
+            .iter()
+            .map(|target| (target.observable.clone(), target.value.to_string()))
+            .collect::<BTreeMap<_, _>>();
+        self.store
+            .record_audit(&[concord_store::NewAuditEvent {
+                actor: staff.actor(),
+                organisation: staff.organisation.clone(),
+                patient_id: Some(patient_id.to_owned()),
+                action: concord_domain::audit::AuditAction::Read,
+                entity: "ResultsReview".into(),
+                detail: "results review opened".into(),
+                request_id: None,
+            }])
+            .await?;
+        Ok(ReviewView {
+            patient_id: patient_id.to_owned(),
+            stage: cycle.as_ref().and_then(|row| Stage::parse(&row.stage)),
+            results,
+            open_flags: self.store.red_flags(Some(patient_id), true).await?,
+            comment: cycle.as_ref().and_then(|row| row.comment_for_person.clone()).unwrap_or_default(),
+            assigned_to: cycle.as_ref().and_then(|row| row.assigned_to.clone()).unwrap_or_default(),
+            reviewed_by: cycle.and_then(|row| row.results_reviewed_by),
+            targets,
+        })
+    }
+
+    async fn personal_targets(&self, patient_id: &str) -> Result<Vec<PersonalTarget>, AppError> {
+        Ok(self
+            .store
+            .personal_targets(patient_id)
+            .await?
+            .into_iter()
+            .filter_map(|row| {
+                let comparison = match row.comparison.as_str() {
+                    "<" => Comparison::Less,
+                    "<=" => Comparison::LessOrEqual,
+                    ">" => Comparison::Greater,
+                    ">=" => Comparison::GreaterOrEqual,
+                    _ => return None,
+                };
+                let set_on =
+                    time::Date::parse(&row.set_on, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+                Some(PersonalTarget {
+                    observable: row.observable,
+                    comparison,
+                    value: row.value,
+                    set_on,
+                    set_by: row.set_by,
+                })
+            })
+            .collect())
+    }
+
+    /// Marks the results reviewed with the comment, assignment and targets. Returns the field
+    /// errors instead when the input is incomplete, and refuses while an urgent flag has no action.
+    pub async fn review_results(
+        &self,
+        staff: &StaffMember,
+        patient_id: &str,
+        input: &ReviewInput,
+        now: OffsetDateTime,
+    ) -> Result<Result<CycleRow, Vec<(String, String)>>, AppError> {
+        staff.require(Permission::TriageResults)?;
+        let mut errors = Vec::new();
+        let comment = input.comment.trim();
+        if comment.is_empty() {
+            errors.push((
+                "comment".to_owned(),
+                "Write a comment for the person about their results, in plain words".to_owned(),
+            ));
+        } else if comment.chars().count() > 4000 {
+            errors.push(("comment".to_owned(), "The comment must be 4,000 characters or fewer".to_owned()));
+        }
+        if !PROFESSIONALS.iter().any(|(id, _)| *id == input.assign_to) {
+            errors.push((
+                "assign_to".to_owned(),
+                "Choose who will have the care and support planning conversation".to_owned(),
+            ));
+        }
+        let mut targets = Vec::new();
+        for (observable, comparison) in TARGETABLE {
+            let Some(text) = input.targets.get(observable).map(|text| text.trim()).filter(|text| !text.is_empty())
+            else {
+                continue;
+            };
+            let Some(definition) = self.catalogue.observable(observable) else { continue };
+            let range = definition.plausible_range.unwrap_or((0.0, f64::MAX));
+            match text.parse::<f64>() {
+                Ok(value) if value.is_finite() && (range.0..=range.1).contains(&value) => {
+                    targets.push(PersonalTargetRow {
+                        observable: observable.to_owned(),
+                        comparison: comparison.symbol().to_owned(),
+                        value,
+                        set_on: date_text(now.date()),
+                        set_by: staff.display_name.clone(),
+                        reason: None,
+                    })
+                }
+                _ => errors.push((
+                    format!("target_{observable}"),
+                    format!("The {} target must be a number between {} and {}", definition.name, range.0, range.1),
+                )),
+            }
+        }
+        if !errors.is_empty() {
+            return Ok(Err(errors));
+        }
+        let unactioned = self
+            .store
+            .red_flags(Some(patient_id), true)
+            .await?
+            .into_iter()
+            .filter(|flag| flag.severity == "urgent")
+            .count();
+        if unactioned > 0 {
+            return Err(AppError::Refused(format!(
+                "Record an action on {} before marking the results reviewed",
+                if unactioned == 1 {
+                    "the urgent red flag".to_owned()
+                } else {
+                    format!("each of the {unactioned} urgent red flags")
+                }
+            )));
+        }
+        let mut change = self
+            .prepare_cycle_change(Caller::Staff(staff), patient_id, CycleEvent::ReviewResults, now.date(), None)
+            .await?;
+        change.after.comment_for_person = Some(comment.to_owned());
+        change.after.assigned_to = Some(input.assign_to.clone());
+        change.after.results_reviewed_by = Some(staff.display_name.clone());
+        self.store.set_personal_targets(patient_id, &targets, &staff.actor(), &timestamp(now)).await?;
+        let version = self.store.apply_cycle_change(&change, &staff.actor(), &timestamp(now)).await?;
+        Ok(Ok(CycleRow { version, ..change.after }))
+    }
+}
