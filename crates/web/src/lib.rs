@@ -66,6 +66,8 @@ pub fn router(concord: Concord, config: WebConfig) -> Router {
             "/patients/record/{reference}/visit",
             get(handlers::visit::visit_form).post(handlers::visit::record_visit),
         )
+        .route("/patients/record/{reference}/book", get(handlers::clinics::book_page).post(handlers::clinics::book))
+        .route("/clinics", get(handlers::clinics::clinics).post(handlers::clinics::create_clinic))
         .route(
             "/patients/record/{reference}/review",
             get(handlers::review::review_page).post(handlers::review::review_results),

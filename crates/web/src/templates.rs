@@ -64,6 +64,9 @@ impl Layout {
             if role.permits(Permission::ViewPatientRecord) {
                 navigation.push(NavItem { href: "/triage", text: "Triage", current: false });
             }
+            if role.permits(Permission::ViewPracticeLists) && signed_in.staff.organisation.is_some() {
+                navigation.push(NavItem { href: "/clinics", text: "Clinics", current: false });
+            }
             if role.permits(Permission::ViewAudit) {
                 navigation.push(NavItem { href: "/audit", text: "Audit trail", current: false });
             }
@@ -272,6 +275,8 @@ pub(crate) struct RecordTemplate {
     pub visit_href: Option<String>,
     /// The results review (professional preparation), for roles that open records.
     pub review_href: Option<String>,
+    /// Booking either contact, for roles that manage the cycle.
+    pub book_href: Option<String>,
     pub patient: PatientView,
     pub registers: Vec<String>,
     pub unreadable: Vec<UnreadableView>,
@@ -337,7 +342,10 @@ pub(crate) struct BulkOutcome {
 
 pub(crate) struct WorklistRowView {
     pub reference: String,
+    /// The patient summary (empty for roles that do not open records).
     pub href: String,
+    /// Booking (empty for roles that do not book).
+    pub book_href: String,
     pub name: String,
     pub nhs_number: String,
     pub birth_date: String,
@@ -492,4 +500,56 @@ pub(crate) struct ReviewTemplate {
     pub flags_error: String,
     pub errors: Vec<FieldError>,
     pub done: Option<String>,
+}
+
+pub(crate) struct ScheduleRowView {
+    pub time: String,
+    pub minutes: i64,
+    pub purpose: String,
+    pub clinician: String,
+    pub state: &'static str,
+    /// (name, record link) of the person booked.
+    pub person: Option<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "clinics.html")]
+pub(crate) struct ClinicsTemplate {
+    pub layout: Layout,
+    pub csrf_token: String,
+    pub day: String,
+    pub previous: String,
+    pub next: String,
+    pub rows: Vec<ScheduleRowView>,
+    pub can_create: bool,
+    pub errors: Vec<FieldError>,
+    pub created: Option<String>,
+    pub purpose: String,
+    pub role: String,
+    pub clinician: String,
+    pub date: String,
+    pub first: String,
+    pub last: String,
+    pub minutes: String,
+}
+
+pub(crate) struct SlotChoiceView {
+    pub id: String,
+    pub label: String,
+}
+
+#[derive(Template)]
+#[template(path = "book.html")]
+pub(crate) struct BookTemplate {
+    pub layout: Layout,
+    pub csrf_token: String,
+    pub action: String,
+    pub record_href: String,
+    pub name: String,
+    pub stage: String,
+    /// The contact offered, or empty when the stage allows no booking.
+    pub purpose: String,
+    pub slots: Vec<SlotChoiceView>,
+    pub errors: Vec<FieldError>,
+    pub booked: Option<String>,
 }

@@ -78,7 +78,22 @@ async fn render_worklist(
         )
         .await?;
     let more = entries.len() as i64 > PAGE_SIZE;
-    let rows = entries.iter().take(PAGE_SIZE as usize).map(|entry| row_view(state, signed_in, entry)).collect();
+    let opens_records = staff.require(Permission::ViewPatientRecord).is_ok();
+    let books = staff.require(Permission::ManageCycle).is_ok();
+    let rows = entries
+        .iter()
+        .take(PAGE_SIZE as usize)
+        .map(|entry| {
+            let mut row = row_view(state, signed_in, entry);
+            if !opens_records {
+                row.href.clear();
+            }
+            if books {
+                row.book_href = format!("/patients/record/{}/book", row.reference);
+            }
+            row
+        })
+        .collect();
     let link = |page: u32| {
         let mut parts = vec![format!("page={page}")];
         if let Some(register) = &register {
@@ -130,6 +145,7 @@ fn row_view(state: &AppState, signed_in: &SignedIn, entry: &WorklistEntry) -> Wo
         |id: &str| state.concord.catalogue.register(id).map_or_else(|| id.to_owned(), |r| r.name.clone());
     WorklistRowView {
         href: format!("/patients/record/{reference}"),
+        book_href: String::new(),
         reference,
         name: views::clinical_name(&row.family_name, &row.given_name),
         nhs_number: row.nhs_number.as_deref().map_or_else(|| "Not recorded".into(), views::nhs_number),

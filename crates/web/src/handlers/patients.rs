@@ -270,6 +270,7 @@ pub(crate) async fn record(
     let mut template = record_view(layout, summary, &organisations, today);
     if signed_in.staff.require(Permission::ManageCycle).is_ok() {
         template.visit_href = Some(format!("/patients/record/{reference}/visit"));
+        template.book_href = Some(format!("/patients/record/{reference}/book"));
     }
     template.review_href = Some(format!("/patients/record/{reference}/review"));
     page(&template)
@@ -395,6 +396,7 @@ fn record_view(
         layout,
         visit_href: None,
         review_href: None,
+        book_href: None,
         patient,
         registers: summary.registers.iter().map(|(_, name)| name.clone()).collect(),
         unreadable,
