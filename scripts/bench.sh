@@ -13,9 +13,12 @@
 # 3. The patient summary page's server time (not with `postgres`).
 #
 # Disk: about 1.1 GB per 100k patients for the extract plus the databases (bench-region: ~18 GB
-# for 1.6M), plus for the cycle part ~TODO for the 20k practice (extract, two databases, CSV and
-# Parquet exports) and ~TODO for bench-region's exports; the DuckDB venv is ~TODO.
-# Time on 2 cores: TODO.
+# for 1.6M). The cycle part adds ~1.1 GB for the 20k practice (extract 360 MB, SQLite 300 MB,
+# PostgreSQL 380 MB, CSV + Parquet exports 20 MB) and, for bench-region, ~0.8 GB of exports
+# (estimated, not yet measured); the DuckDB venv is ~95 MB.
+# Time on 2 cores: the cycle part takes ~2 min (generating and importing the practice twice is
+# most of it; measured 1m43s on a quiet machine); for bench-region, an estimated 15 min more
+# (each worklist read checks every person's status first, and the region's export).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 patients=${1:-100000}

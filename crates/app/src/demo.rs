@@ -107,3 +107,48 @@ impl Concord {
         Ok(accounts)
     }
 }
+
+/// Working days of demo clinics laid out from tomorrow.
+const DEMO_CLINIC_DAYS: i64 = 10;
+
+impl Concord {
+    /// Lays out demo clinic lists for the next working days at the demo practice (a healthcare
+    /// assistant's information-gathering clinic each morning, a nurse's conversation clinic each
+    /// afternoon), unless the practice already has clinics then. Returns the slots created.
+    pub async fn ensure_demo_clinics(&self, practice: &str, now: time::OffsetDateTime) -> Result<usize, AppError> {
+        use crate::booking::ClinicRequest;
+        use crate::cycle::Caller;
+        use time::macros::time;
+        let mut created = 0;
+        let mut day = now.date();
+        let mut laid = 0;
+        while laid < DEMO_CLINIC_DAYS {
+            day = day.next_day().ok_or_else(|| AppError::Invalid("date out of range".into()))?;
+            if matches!(day.weekday(), time::Weekday::Saturday | time::Weekday::Sunday) {
+                continue;
+            }
+            laid += 1;
+            let schedule = self.schedule(Caller::Console, practice, day, day, now).await?;
+            if schedule.iter().any(|entry| entry.slot.source == "concord") {
+                continue;
+            }
+            for (purpose, role, name, first, last) in [
+                ("information_gathering", "hca", "Priya Natt (healthcare assistant)", time!(9:00), time!(11:40)),
+                ("conversation", "nurse", "Sister Joan Okoro (practice nurse)", time!(14:00), time!(16:40)),
+            ] {
+                let request = ClinicRequest {
+                    practice: practice.to_owned(),
+                    purpose: purpose.into(),
+                    clinician_role: role.into(),
+                    clinician_name: name.into(),
+                    date: day,
+                    first_start: first,
+                    last_start: last,
+                    minutes: None,
+                };
+                created += self.create_clinic(Caller::Console, &request, now).await?.len();
+            }
+        }
+        Ok(created)
+    }
+}

@@ -8,9 +8,9 @@ PRACTICE is the worklist's practice; SCOPE is `practice` (completeness for that 
 
 DIR holds the tables concord-bench exported as CSV (NULL written as \\N). They are converted to
 Parquet first (not timed); then each question is asked over the Parquet files (views on
-read_parquet), and again over the same rows loaded into DuckDB tables in memory. Each question runs
-once untimed, then REPETITIONS times, timed inside this process around execute + fetchall (process
-start, imports and the conversion are not counted). Prints `timing SOURCE QUESTION MEDIAN MIN MAX`
+read_parquet), and again over the same rows loaded into DuckDB tables in memory. Every question runs
+once untimed, then in REPETITIONS rounds of each in turn, timed inside this process around
+execute + fetchall (process start, imports and the conversion are not counted). Prints `timing SOURCE QUESTION MEDIAN MIN MAX`
 lines and writes the answers to DIR/duckdb-worklist.tsv, DIR/duckdb-page.tsv and
 DIR/duckdb-completeness.tsv for concord-bench to compare with Concord's.
 """
@@ -87,18 +87,20 @@ LIMIT $4
 
 def completeness_sql(items, practice):
     """Concord's completeness statement (crates/store/src/completeness.rs), for DuckDB."""
+    where = "s.enters_cycle = 1 AND (' ' || s.registers || ' ') LIKE $1"
+    if practice:
+        where += " AND s.practice_ods_code = $2"
+    if not items:
+        return f"SELECT COUNT(*), COUNT(*) FROM patient_status s WHERE {where}"
     first = 3 if practice else 2
     placeholders = [f"${n}" for n in range(first, first + len(items))]
     per_item = "".join(
         f", COUNT(CASE WHEN c.item = {p} THEN 1 END) AS item{i}" for i, p in enumerate(placeholders)
     )
-    join_items = f" AND c.item IN ({', '.join(placeholders)})" if items else " AND 1 = 0"
     inner = (
-        f"SELECT s.patient_id, COUNT(c.item) AS done{per_item} FROM patient_status s "
-        f"LEFT JOIN care_process_status c ON c.patient_id = s.patient_id AND c.status = 'done'{join_items} "
-        "WHERE s.enters_cycle = 1 AND (' ' || s.registers || ' ') LIKE $1"
-        + (" AND s.practice_ods_code = $2" if practice else "")
-        + " GROUP BY s.patient_id"
+        f"SELECT s.patient_id, COUNT(CASE WHEN c.item IN ({', '.join(placeholders)}) THEN 1 END) AS done{per_item} "
+        "FROM patient_status s LEFT JOIN care_process_status c ON c.patient_id = s.patient_id AND c.status = 'done' "
+        f"WHERE {where} GROUP BY s.patient_id"
     )
     outer = "".join(f", COUNT(CASE WHEN per_person.item{i} > 0 THEN 1 END)" for i in range(len(items)))
     return (
@@ -113,14 +115,17 @@ def field(value):
     return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
-def timed(connection, sql, parameters, repetitions):
-    rows = connection.execute(sql, parameters).fetchall()  # warm-up, untimed
-    times = []
-    for _ in range(repetitions):
-        started = time.perf_counter()
-        rows = connection.execute(sql, parameters).fetchall()
-        times.append(time.perf_counter() - started)
-    return rows, times
+def timed_rounds(connection, questions, repetitions):
+    """Asks every question once untimed, then in `repetitions` rounds of each in turn (as
+    concord-bench does). Returns each question's last answer and its times."""
+    answers, times = {}, {name: [] for name, _, _ in questions}
+    for round in range(repetitions + 1):
+        for name, sql, parameters in questions:
+            started = time.perf_counter()
+            answers[name] = connection.execute(sql, parameters).fetchall()
+            if round > 0:
+                times[name].append(time.perf_counter() - started)
+    return answers, times
 
 
 def main():
@@ -148,14 +153,16 @@ def main():
             connection.execute(f"DROP TABLE IF EXISTS {table}")
             kind = "VIEW" if source == "parquet" else "TABLE"
             connection.execute(f"CREATE {kind} {table} AS SELECT * FROM read_parquet('{parquet}')")
-        for question, sql, parameters in (
+        questions = (
             ("worklist_all", WORKLIST, worklist_all),
             ("worklist_page", WORKLIST, worklist_page),
             ("completeness", completeness_sql(items, by_practice), completeness),
-        ):
-            rows, times = timed(connection, sql, parameters, repetitions)
-            answers[(source, question)] = rows
-            print(f"timing {source} {question} {statistics.median(times):.6f} {min(times):.6f} {max(times):.6f}")
+        )
+        rows, times = timed_rounds(connection, questions, repetitions)
+        for question, _, _ in questions:
+            answers[(source, question)] = rows[question]
+            spent = times[question]
+            print(f"timing {source} {question} {statistics.median(spent):.6f} {min(spent):.6f} {max(spent):.6f}")
     for source in ("parquet", "memory"):
         for question in ("worklist_all", "worklist_page", "completeness"):
             if answers[(source, question)] != answers[("parquet", question)]:

@@ -48,6 +48,63 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Clinic lists and bookings for the two Year of Care contacts (times are UK local time).
+    Clinic {
+        #[command(subcommand)]
+        command: ClinicCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClinicCommand {
+    /// Create a clinic list: slots every --minutes from --first to --last.
+    Create {
+        #[arg(long)]
+        practice: String,
+        /// information_gathering or conversation
+        #[arg(long)]
+        purpose: String,
+        /// hca, nurse, gp or pharmacist
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        clinician: String,
+        /// YYYY-MM-DD
+        #[arg(long)]
+        date: String,
+        /// HH:MM
+        #[arg(long)]
+        first: String,
+        /// HH:MM
+        #[arg(long)]
+        last: String,
+        /// Slot length (default 20).
+        #[arg(long)]
+        minutes: Option<i64>,
+    },
+    /// The practice's schedule (Concord's slots and the GP system's appointments).
+    Schedule {
+        #[arg(long)]
+        practice: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Book a person (by NHS number) into a slot.
+    Book {
+        #[arg(long)]
+        nhs_number: String,
+        #[arg(long)]
+        slot: String,
+    },
+    /// Cancel a booking, freeing its slot.
+    Cancel {
+        #[arg(long)]
+        slot: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -297,6 +354,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("database is up to date");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Clinic { command } => {
+            let concord = open(&cli.database).await?;
+            clinic_command(&concord, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::User { command: UserCommand::Create { username, name, role, organisation } } => {
             let role = StaffRole::parse(&role).with_context(|| format!("unknown role {role:?}"))?;
             let mut password = String::new();
@@ -378,6 +440,12 @@ async fn demo(database: &str, args: DemoArgs) -> anyhow::Result<ExitCode> {
         .find(|(_, _, kind, _)| kind == "practice")
         .map(|(code, _, _, _)| code);
     let accounts = concord.ensure_demo_accounts(practice.as_deref()).await?;
+    if let Some(practice) = &practice {
+        let slots = concord.ensure_demo_clinics(practice, time::OffsetDateTime::now_utc()).await?;
+        if slots > 0 {
+            eprintln!("laid out {slots} demo clinic appointments over the next two working weeks");
+        }
+    }
     println!("Demo accounts (all data is synthetic), password: {}", concord_app::demo::DEMO_PASSWORD);
     for account in &accounts {
         println!("  {:<28} {}", account.username, account.role.title());
@@ -638,4 +706,87 @@ async fn report_command(concord: &Concord, report: ReportCommand) -> anyhow::Res
     };
     println!("{output}");
     Ok(())
+}
+
+fn parse_clock(text: &str, flag: &str) -> anyhow::Result<time::Time> {
+    let (hour, minute) = text.split_once(':').with_context(|| format!("{flag} {text:?} is not HH:MM"))?;
+    time::Time::from_hms(
+        hour.parse().with_context(|| format!("{flag} {text:?} is not HH:MM"))?,
+        minute.parse().with_context(|| format!("{flag} {text:?} is not HH:MM"))?,
+        0,
+    )
+    .with_context(|| format!("{flag} {text:?} is not a time of day"))
+}
+
+async fn clinic_command(concord: &Concord, command: ClinicCommand) -> anyhow::Result<()> {
+    use concord_app::cycle::Caller;
+    let now = time::OffsetDateTime::now_utc();
+    match command {
+        ClinicCommand::Create { practice, purpose, role, clinician, date, first, last, minutes } => {
+            let request = concord_app::booking::ClinicRequest {
+                practice,
+                purpose,
+                clinician_role: role,
+                clinician_name: clinician,
+                date: parse_date(&date, "--date")?,
+                first_start: parse_clock(&first, "--first")?,
+                last_start: parse_clock(&last, "--last")?,
+                minutes,
+            };
+            let slots = concord.create_clinic(Caller::Console, &request, now).await?;
+            println!("{}", json!(slots.iter().map(|slot| json!({"slot": slot.row.id, "starts": local(slot.local_start), "minutes": slot.row.minutes})).collect::<Vec<_>>()));
+        }
+        ClinicCommand::Schedule { practice, from, to, format } => {
+            let from = parse_date(&from, "--from")?;
+            let to = to.as_deref().map(|text| parse_date(text, "--to")).transpose()?.unwrap_or(from);
+            let entries = concord.schedule(Caller::Console, &practice, from, to, now).await?;
+            if format == Format::Json {
+                println!("{}", json!(entries.iter().map(|entry| json!({
+                    "slot": entry.slot.id, "starts": local(entry.local_start), "minutes": entry.slot.minutes,
+                    "purpose": entry.slot.purpose, "clinician": entry.slot.clinician_name, "state": format!("{:?}", entry.state),
+                    "nhs_number": entry.nhs_number,
+                })).collect::<Vec<_>>()));
+            } else {
+                for entry in &entries {
+                    println!(
+                        "{} {:>3}m {:<22} {:<40} {:<15} {} {}",
+                        entry.local_start,
+                        entry.slot.minutes,
+                        entry.slot.purpose,
+                        entry.slot.clinician_name,
+                        format!("{:?}", entry.state),
+                        entry.nhs_number.as_deref().unwrap_or(""),
+                        entry.slot.id
+                    );
+                }
+            }
+        }
+        ClinicCommand::Book { nhs_number, slot } => {
+            let number = concord_domain::NhsNumber::parse(&nhs_number)
+                .map_err(|error| anyhow::anyhow!("--nhs-number: {error}"))?;
+            let found = concord
+                .store
+                .search_patients(&concord_store::PatientSearch { nhs_number: Some(number), ..Default::default() }, 2)
+                .await?;
+            let person = found.first().context("no patient has that NHS number")?;
+            let booking = concord.book(Caller::Console, &person.id, &slot, now).await?;
+            println!(
+                "booked {} at {} with {} (stage: {})",
+                nhs_number,
+                local(booking.slot.local_start),
+                booking.slot.row.clinician_name,
+                booking.cycle.stage
+            );
+        }
+        ClinicCommand::Cancel { slot } => {
+            let freed = concord.cancel(Caller::Console, &slot, now).await?;
+            println!("cancelled; slot at {} is free", local(freed.local_start));
+        }
+    }
+    Ok(())
+}
+
+/// UK local time as "YYYY-MM-DD HH:MM".
+fn local(at: time::PrimitiveDateTime) -> String {
+    format!("{} {:02}:{:02}", at.date(), at.hour(), at.minute())
 }

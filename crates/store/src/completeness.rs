@@ -23,26 +23,29 @@ pub struct Completeness {
 
 /// The statement for `items` distinct items, `practice` or not. Placeholders: `$1` the register
 /// pattern, then the practice if any, then the items; the same text on both engines.
+///
+/// Each person's done items are read in one range of `care_process_status_done` (patient, status)
+/// and counted by item in the select list, people in id order from `patient_status_cycle` so the
+/// grouping needs no sort (migration 0004; about three times faster than probing each item).
 fn completeness_sql(practice: bool, items: usize) -> String {
+    let mut filter = String::from("s.enters_cycle = 1 AND (' ' || s.registers || ' ') LIKE $1");
+    if practice {
+        filter.push_str(" AND s.practice_ods_code = $2");
+    }
+    if items == 0 {
+        return format!("SELECT COUNT(*), COUNT(*) FROM patient_status s WHERE {filter}");
+    }
     let first_item = if practice { 3 } else { 2 };
-    let item_placeholders: Vec<String> = (first_item..first_item + items).map(|n| format!("${n}")).collect();
-    let mut inner = String::from("SELECT s.patient_id, COUNT(c.item) AS done");
-    for (index, placeholder) in item_placeholders.iter().enumerate() {
+    let placeholders: Vec<String> = (first_item..first_item + items).map(|n| format!("${n}")).collect();
+    let mut inner =
+        format!("SELECT s.patient_id, COUNT(CASE WHEN c.item IN ({}) THEN 1 END) AS done", placeholders.join(", "));
+    for (index, placeholder) in placeholders.iter().enumerate() {
         inner.push_str(&format!(", COUNT(CASE WHEN c.item = {placeholder} THEN 1 END) AS item{index}"));
     }
-    inner.push_str(
-        " FROM patient_status s LEFT JOIN care_process_status c ON c.patient_id = s.patient_id AND c.status = 'done'",
-    );
-    if items > 0 {
-        inner.push_str(&format!(" AND c.item IN ({})", item_placeholders.join(", ")));
-    } else {
-        inner.push_str(" AND 1 = 0");
-    }
-    inner.push_str(" WHERE s.enters_cycle = 1 AND (' ' || s.registers || ' ') LIKE $1");
-    if practice {
-        inner.push_str(" AND s.practice_ods_code = $2");
-    }
-    inner.push_str(" GROUP BY s.patient_id");
+    inner.push_str(&format!(
+        " FROM patient_status s LEFT JOIN care_process_status c ON c.patient_id = s.patient_id AND c.status = 'done' \
+         WHERE {filter} GROUP BY s.patient_id"
+    ));
     let mut sql = format!("SELECT COUNT(*), COUNT(CASE WHEN per_person.done = {items} THEN 1 END)");
     for index in 0..items {
         sql.push_str(&format!(", COUNT(CASE WHEN per_person.item{index} > 0 THEN 1 END)"));
@@ -91,18 +94,20 @@ mod tests {
     #[test]
     fn statement_numbers_the_practice_before_the_items() {
         let sql = completeness_sql(true, 2);
-        assert!(sql.contains("c.item IN ($3, $4)"), "{sql}");
+        assert!(sql.contains("c.item IN ($3, $4) THEN"), "{sql}");
         assert!(sql.contains("s.practice_ods_code = $2"), "{sql}");
         assert!(sql.contains("per_person.done = 2"), "{sql}");
         let sql = completeness_sql(false, 1);
-        assert!(sql.contains("c.item IN ($2)"), "{sql}");
+        assert!(sql.contains("c.item IN ($2) THEN"), "{sql}");
         assert!(!sql.contains("practice_ods_code"), "{sql}");
     }
 
     #[test]
     fn no_items_joins_nothing_and_everyone_has_all_done() {
         let sql = completeness_sql(false, 0);
-        assert!(sql.contains("AND 1 = 0"), "{sql}");
-        assert!(sql.contains("per_person.done = 0"), "{sql}");
+        assert_eq!(
+            sql,
+            "SELECT COUNT(*), COUNT(*) FROM patient_status s WHERE s.enters_cycle = 1 AND (' ' || s.registers || ' ') LIKE $1"
+        );
     }
 }
