@@ -219,8 +219,7 @@ impl Store {
         let mut sql = String::from(
             "SELECT s.patient_id, p.nhs_number, p.given_name, p.family_name, p.birth_date, s.practice_ods_code, \
              COALESCE(c.stage, 'due'), s.risk_score, s.risk_factors, s.registers, s.care_planning, s.recall_month, \
-             c.assigned_to, COALESCE(c.invitations, 0), \
-             (SELECT COUNT(*) FROM red_flag f WHERE f.patient_id = s.patient_id AND f.actioned_at IS NULL) \
+             c.assigned_to, COALESCE(c.invitations, 0), s.open_flags, s.due_items \
              FROM patient_status s JOIN patient p ON p.id = s.patient_id \
              LEFT JOIN care_cycle c ON c.patient_id = s.patient_id AND c.cycle_year = $1 \
              WHERE s.enters_cycle = 1",
@@ -271,29 +270,14 @@ impl Store {
                 recall_month: row.try_get(11)?,
                 assigned_to: row.try_get(12)?,
                 invitations: row.try_get(13)?,
-                due: vec![],
+                due: row
+                    .try_get::<String, _>(15)?
+                    .split(' ')
+                    .filter_map(|word| word.split_once('='))
+                    .map(|(item, status)| (item.to_owned(), status.to_owned()))
+                    .collect(),
                 open_flags: row.try_get(14)?,
             });
-        }
-        for chunk in list.chunks_mut(200) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
-            let ids: Vec<Value> = chunk.iter().map(|entry| Value::text(entry.patient_id.clone())).collect();
-            let items = bind_values(
-                generated(format!(
-                    "SELECT patient_id, item, status FROM care_process_status WHERE status <> 'done' AND patient_id IN ({}) \
-                     ORDER BY patient_id, item",
-                    placeholders.join(", ")
-                )),
-                &ids,
-            )
-            .fetch_all(self.pool())
-            .await?;
-            for row in &items {
-                let owner: String = row.try_get(0)?;
-                if let Some(entry) = chunk.iter_mut().find(|entry| entry.patient_id == owner) {
-                    entry.due.push((row.try_get(1)?, row.try_get(2)?));
-                }
-            }
         }
         Ok(list)
     }

@@ -191,7 +191,23 @@ impl Store {
         .await?;
         Ok(())
     }
+}
 
+/// Records a database fact inside a transaction.
+pub(crate) async fn set_fact_in(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    name: &str,
+    value: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO database_fact (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+        .bind(name.to_owned())
+        .bind(value.to_owned())
+        .execute(&mut **transaction)
+        .await?;
+    Ok(())
+}
+
+impl Store {
     /// Engine-level settings that matter for durability, for tests and `/readyz` diagnostics.
     pub async fn durability_settings(&self) -> Result<Vec<(String, String)>, StoreError> {
         let queries: &[(&str, &'static str)] = match self.backend {

@@ -22,6 +22,24 @@ use crate::{Store, StoreError};
 /// Rows per generated statement (SQLite allows 32766 parameters; PostgreSQL 65535).
 const CHUNK: usize = 200;
 
+/// The database fact remembering the last rule set and day every status was checked against.
+const STATUS_CHECK_FACT: &str = "status_checked";
+
+/// Keeps a person's count of open red flags current (after flags are raised or actioned).
+pub(crate) async fn update_open_flags(
+    transaction: &mut Transaction<'_, Any>,
+    patient_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE patient_status SET open_flags = \
+         (SELECT COUNT(*) FROM red_flag WHERE red_flag.patient_id = $1 AND red_flag.actioned_at IS NULL) WHERE patient_id = $1",
+    )
+    .bind(patient_id.to_owned())
+    .execute(&mut **transaction)
+    .await?;
+    Ok(())
+}
+
 /// A usable result, as the status computation needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultRow {
@@ -159,18 +177,18 @@ pub(crate) async fn mark_stale(
     for chunk in patient_ids.chunks(CHUNK) {
         let mut sql = String::from(
             "INSERT INTO patient_status (patient_id, generation, computed_generation, rules_fingerprint, computed_on, \
-             registers, risk_score, risk_factors, enters_cycle, care_planning, recall_month, outstanding_items, updated_at) VALUES ",
+             registers, risk_score, risk_factors, enters_cycle, care_planning, recall_month, outstanding_items, updated_at, stale) VALUES ",
         );
         let mut values = Vec::with_capacity(chunk.len() * 2);
         for (index, id) in chunk.iter().enumerate() {
             if index > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("(${}, 1, 0, '', '', '', 0, '', 0, '', 0, 0, ${})", index * 2 + 1, index * 2 + 2));
+            sql.push_str(&format!("(${}, 1, 0, '', '', '', 0, '', 0, '', 0, 0, ${}, 1)", index * 2 + 1, index * 2 + 2));
             values.push(Value::text(id.clone()));
             values.push(Value::text(now));
         }
-        sql.push_str(" ON CONFLICT (patient_id) DO UPDATE SET generation = patient_status.generation + 1");
+        sql.push_str(" ON CONFLICT (patient_id) DO UPDATE SET generation = patient_status.generation + 1, stale = 1");
         bind_owned(generated(sql), values).execute(&mut **transaction).await?;
     }
     Ok(())
@@ -178,45 +196,47 @@ pub(crate) async fn mark_stale(
 
 impl Store {
     /// Marks stale everyone whose status was computed under other rules or on another day, and
-    /// everyone with no status yet. Returns how many people are now stale.
+    /// everyone with no status yet. The full check runs once per rule set and day (remembered as a
+    /// database fact); otherwise only the stale marker's index is read. Returns how many people
+    /// are stale.
     pub async fn mark_outdated_statuses(&self, fingerprint: &str, today: &str, now: &str) -> Result<u64, StoreError> {
-        let mut transaction = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO patient_status (patient_id, generation, computed_generation, rules_fingerprint, computed_on, \
-             registers, risk_score, risk_factors, enters_cycle, care_planning, recall_month, outstanding_items, updated_at) \
-             SELECT id, 1, 0, '', '', '', 0, '', 0, '', 0, 0, $1 FROM patient \
-             WHERE NOT EXISTS (SELECT 1 FROM patient_status s WHERE s.patient_id = patient.id)",
-        )
-        .bind(now.to_owned())
-        .execute(&mut *transaction)
-        .await?;
-        sqlx::query(
-            "UPDATE patient_status SET generation = generation + 1 \
-             WHERE computed_generation = generation AND (rules_fingerprint <> $1 OR computed_on <> $2)",
-        )
-        .bind(fingerprint.to_owned())
-        .bind(today.to_owned())
-        .execute(&mut *transaction)
-        .await?;
-        let stale: i64 = sqlx::query("SELECT COUNT(*) FROM patient_status WHERE computed_generation < generation")
-            .fetch_one(&mut *transaction)
-            .await?
-            .try_get(0)?;
-        transaction.commit().await?;
-        Ok(stale as u64)
+        let checked = format!("{fingerprint} {today}");
+        if self.fact(STATUS_CHECK_FACT).await?.as_deref() != Some(checked.as_str()) {
+            let mut transaction = self.pool().begin().await?;
+            sqlx::query(
+                "INSERT INTO patient_status (patient_id, generation, computed_generation, rules_fingerprint, computed_on, \
+                 registers, risk_score, risk_factors, enters_cycle, care_planning, recall_month, outstanding_items, updated_at, stale) \
+                 SELECT id, 1, 0, '', '', '', 0, '', 0, '', 0, 0, $1, 1 FROM patient \
+                 WHERE NOT EXISTS (SELECT 1 FROM patient_status s WHERE s.patient_id = patient.id)",
+            )
+            .bind(now.to_owned())
+            .execute(&mut *transaction)
+            .await?;
+            sqlx::query(
+                "UPDATE patient_status SET generation = generation + 1, stale = 1 \
+                 WHERE stale = 0 AND (rules_fingerprint <> $1 OR computed_on <> $2)",
+            )
+            .bind(fingerprint.to_owned())
+            .bind(today.to_owned())
+            .execute(&mut *transaction)
+            .await?;
+            crate::set_fact_in(&mut transaction, STATUS_CHECK_FACT, &checked).await?;
+            transaction.commit().await?;
+        }
+        Ok(self.stale_status_count().await? as u64)
     }
 
     /// Marks everyone stale (a full recompute).
     pub async fn mark_all_statuses_stale(&self, now: &str) -> Result<(), StoreError> {
         self.mark_outdated_statuses("\u{1}never", "", now).await?;
-        sqlx::query("UPDATE patient_status SET generation = generation + 1 WHERE computed_generation = generation")
+        sqlx::query("UPDATE patient_status SET generation = generation + 1, stale = 1 WHERE stale = 0")
             .execute(self.pool())
             .await?;
         Ok(())
     }
 
     pub async fn stale_status_count(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM patient_status WHERE computed_generation < generation")
+        Ok(sqlx::query("SELECT COUNT(*) FROM patient_status WHERE stale = 1")
             .fetch_one(self.pool())
             .await?
             .try_get(0)?)
@@ -225,7 +245,7 @@ impl Store {
     /// The next stale people (by id, after `after`), with everything the computation reads.
     pub async fn stale_people(&self, after: &str, limit: i64) -> Result<Vec<PersonRecord>, StoreError> {
         let stale = sqlx::query(
-            "SELECT patient_id, generation FROM patient_status WHERE computed_generation < generation AND patient_id > $1 \
+            "SELECT patient_id, generation FROM patient_status WHERE stale = 1 AND patient_id > $1 \
              ORDER BY patient_id LIMIT $2",
         )
         .bind(after.to_owned())
@@ -366,7 +386,8 @@ impl Store {
             sqlx::query(
                 "UPDATE patient_status SET computed_generation = $1, rules_fingerprint = $2, computed_on = $3, \
                  practice_ods_code = $4, registers = $5, risk_score = $6, risk_factors = $7, enters_cycle = $8, \
-                 care_planning = $9, recall_month = $10, outstanding_items = $11, updated_at = $12 WHERE patient_id = $13",
+                 care_planning = $9, recall_month = $10, outstanding_items = $11, updated_at = $12, due_items = $14, \
+                 stale = CASE WHEN generation = $1 THEN 0 ELSE 1 END WHERE patient_id = $13",
             )
             .bind(status.generation)
             .bind(fingerprint.to_owned())
@@ -381,6 +402,15 @@ impl Store {
             .bind(outstanding)
             .bind(now.to_owned())
             .bind(status.patient_id.clone())
+            .bind(
+                status
+                    .items
+                    .iter()
+                    .filter(|item| item.status != "done")
+                    .map(|item| format!("{}={}", item.item, item.status))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
             .execute(&mut *transaction)
             .await?;
             sqlx::query("DELETE FROM care_process_status WHERE patient_id = $1")
@@ -442,6 +472,7 @@ impl Store {
                     });
                 }
             }
+            update_open_flags(&mut transaction, &status.patient_id).await?;
         }
         insert_audit_events(&mut transaction, &raised_events, now).await?;
         transaction.commit().await?;
@@ -573,6 +604,7 @@ impl Store {
             ));
         };
         let rule_id: String = row.try_get(0)?;
+        update_open_flags(&mut transaction, patient_id).await?;
         insert_audit_events(
             &mut transaction,
             &[NewAuditEvent {

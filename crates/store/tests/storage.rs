@@ -106,7 +106,7 @@ async fn sqlite_is_durable_wal_with_foreign_keys() {
 #[tokio::test]
 async fn both_engines_ship_the_same_migration_versions() {
     for store in engines().await {
-        assert_eq!(store.migration_versions(), vec![1, 2, 3, 4], "{:?}", store.backend());
+        assert_eq!(store.migration_versions(), vec![1, 2, 3, 4, 5], "{:?}", store.backend());
     }
 }
 
@@ -124,21 +124,22 @@ async fn a_database_made_by_an_earlier_schema_upgrades_with_its_records_intact()
     }
     for url in urls {
         let old = Store::connect(&url).await.unwrap();
-        // Version 2 is the schema before the cycle's tables (0003); the writer of this build
-        // marks statuses, so it cannot write the version-1 schema.
-        old.migrate_to(2).await.unwrap();
-        old.execute_admin("CREATE TABLE patient_status (patient_id TEXT PRIMARY KEY, generation BIGINT NOT NULL, computed_generation BIGINT NOT NULL, rules_fingerprint TEXT NOT NULL, computed_on TEXT NOT NULL, registers TEXT NOT NULL, risk_score BIGINT NOT NULL, risk_factors TEXT NOT NULL, enters_cycle BIGINT NOT NULL, care_planning TEXT NOT NULL, recall_month BIGINT NOT NULL, outstanding_items BIGINT NOT NULL, updated_at TEXT NOT NULL)").await.unwrap();
-        let mut writer = old.import_writer(importer());
-        writer
-            .write(
-                &[practice()],
-                &[("Patient/a".into(), patient(Some("9434765919"), "Jones", "Ann"))],
-                &[(source("Patient/a"), "Observation/1".into(), hba1c("53", ObservationStatus::Final))],
-            )
-            .await
-            .unwrap();
-        // Drop the stand-in so the real migration creates the table.
-        old.execute_admin("DROP TABLE patient_status").await.unwrap();
+        // The first schema, written as its own SQL would have written it (this build's writer
+        // knows later tables): a practice, a patient and a result.
+        old.migrate_to(1).await.unwrap();
+        for statement in [
+            "INSERT INTO organisation (ods_code, name, kind, parent_ods_code) VALUES ('F00001', 'Moorside', 'practice', NULL)",
+            "INSERT INTO patient (id, nhs_number, given_name, family_name, search_name, birth_date, sex, practice_ods_code, \
+             interpreter_needed, updated_at) VALUES ('p-1', '9434765919', 'Ann', 'Jones', 'jones ann', '1950-01-01', 'female', \
+             'F00001', 0, '2026-01-01T00:00:00Z')",
+            "INSERT INTO patient_identifier (patient_id, system, value) VALUES ('p-1', 'source', 'Patient/a')",
+            "INSERT INTO observation (id, patient_id, source_key, code_system, code, term, observable, value_kind, value_text, \
+             value_number, unit, effective, status, source, updated_at) VALUES ('o-1', 'p-1', 'Observation/1', \
+             'http://snomed.info/sct', '999791000000106', 'HbA1c', 'hba1c', 'quantity', '53', 53.0, 'mmol/mol', \
+             '2026-01-01T09:00:00Z', 'final', 'test', '2026-01-01T00:00:00Z')",
+        ] {
+            old.execute_admin(statement).await.unwrap();
+        }
         old.close().await;
 
         let upgraded = Store::open(&url).await.unwrap();
