@@ -62,7 +62,7 @@ export const RED_FLAGS_FIXTURE = path.join(repository, 'e2e/fixtures/red-flags.j
  * serves it on a free port. Returns { url, stop(), log() }; stop() ends the server and removes the
  * temporary files.
  */
-export async function startServer ({ patients = 300, extracts = [] } = {}) {
+export async function startServer ({ patients = 300, extracts = [], env: extraEnv = {} } = {}) {
   const bin = process.env.CONCORD_BIN
   assert.ok(bin, 'set CONCORD_BIN to the concord binary (scripts/test.sh does)')
   const directory = await mkdtemp(path.join(tmpdir(), 'concord-e2e-'))
@@ -71,7 +71,8 @@ export async function startServer ({ patients = 300, extracts = [] } = {}) {
     ...process.env,
     CONCORD_ASSETS: path.join(repository, 'assets/node_modules/nhsuk-frontend/dist/nhsuk'),
     CONCORD_LOG: 'info,sqlx=warn',
-    NO_COLOR: '1'
+    NO_COLOR: '1',
+    ...extraEnv
   }
   try {
     await run(bin, ['--database', database, 'demo', '--no-serve', '--patients', String(patients)], { cwd: repository, env })

@@ -390,9 +390,87 @@ async fn serve(concord: Concord, args: &ServeArgs) -> anyhow::Result<()> {
     let bound = listener.local_addr()?;
     println!("listening on http://{bound}");
     std::io::stdout().flush()?;
+    let transports = transports_from_env()?;
+    tokio::spawn(outbox_worker(concord.clone(), transports));
     let config = concord_web::WebConfig { assets_dir: args.assets.clone(), secure_cookies: args.secure_cookies };
     concord_web::serve(concord, config, listener).await?;
     Ok(())
+}
+
+/// How often the outbox is delivered and urgent flags checked for escalation while serving
+/// (`CONCORD_OUTBOX_INTERVAL_SECS` overrides it, e.g. for tests).
+const OUTBOX_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Delivers the outbox and escalates overdue urgent flags while the server runs. Logs counts
+/// only: never an address, a number or a message.
+async fn outbox_worker(concord: Concord, transports: concord_app::outbox::Transports) {
+    let period = std::env::var("CONCORD_OUTBOX_INTERVAL_SECS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .filter(|seconds| *seconds > 0)
+        .map_or(OUTBOX_INTERVAL, std::time::Duration::from_secs);
+    let mut interval = tokio::time::interval(period);
+    loop {
+        interval.tick().await;
+        let now = time::OffsetDateTime::now_utc();
+        match concord.deliver_outbox(&transports, now, 200).await {
+            Ok(run) if run != Default::default() => tracing::info!(
+                sent = run.sent,
+                suppressed = run.suppressed,
+                retrying = run.retrying,
+                failed = run.failed,
+                waiting = run.waiting,
+                "outbox delivered"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "outbox delivery failed; will retry"),
+        }
+        if let Err(error) = concord.store.escalate_overdue_flags(&concord_app_timestamp(now)).await {
+            tracing::warn!(%error, "escalating urgent flags failed; will retry");
+        }
+    }
+}
+
+fn concord_app_timestamp(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// Email and SMS transports from the environment (`docs/messaging.md`); a channel left
+/// unconfigured keeps its messages queued.
+fn transports_from_env() -> anyhow::Result<concord_app::outbox::Transports> {
+    use std::sync::Arc;
+    let mut transports = concord_app::outbox::Transports::default();
+    if let Ok(url) = std::env::var("CONCORD_SMTP_URL") {
+        let from = std::env::var("CONCORD_SMTP_FROM").context("CONCORD_SMTP_FROM is required with CONCORD_SMTP_URL")?;
+        let mut config = concord_messaging::SmtpConfig::from_url(&url, &from)
+            .map_err(|error| anyhow::anyhow!("CONCORD_SMTP_URL: {error}"))?;
+        if let Some(seconds) = std::env::var("CONCORD_SMTP_TIMEOUT_SECS").ok().and_then(|text| text.parse().ok()) {
+            config.timeout = std::time::Duration::from_secs(seconds);
+        }
+        if let Ok(name) = std::env::var("CONCORD_SMTP_HELO_NAME") {
+            config.hello_name = Some(name);
+        }
+        transports.email = Some(Arc::new(
+            concord_messaging::SmtpEmailTransport::new(config).map_err(|error| anyhow::anyhow!("email: {error}"))?,
+        ));
+    }
+    if let Ok(key) = std::env::var("CONCORD_SMS_API_KEY") {
+        let key = concord_messaging::NotifyApiKey::parse(&key)
+            .map_err(|error| anyhow::anyhow!("CONCORD_SMS_API_KEY: {error}"))?;
+        let template = std::env::var("CONCORD_SMS_TEMPLATE_ID")
+            .context("CONCORD_SMS_TEMPLATE_ID is required with CONCORD_SMS_API_KEY")?;
+        let mut config = concord_messaging::NotifySmsConfig::new(key, template);
+        if let Ok(base) = std::env::var("CONCORD_SMS_BASE_URL") {
+            config.base_url = base;
+        }
+        if let Some(seconds) = std::env::var("CONCORD_SMS_TIMEOUT_SECS").ok().and_then(|text| text.parse().ok()) {
+            config.timeout = std::time::Duration::from_secs(seconds);
+        }
+        transports.sms = Some(Arc::new(
+            concord_messaging::NotifySmsTransport::new(config).map_err(|error| anyhow::anyhow!("SMS: {error}"))?,
+        ));
+    }
+    Ok(transports)
 }
 
 fn progress_bar(label: &str) -> ProgressBar {
