@@ -148,11 +148,16 @@ describe('the cycle in the browser', () => {
     assert.match(await callout.innerText(), /urgent result/)
     await Promise.all([page.waitForURL(/\/triage$/), callout.getByRole('link', { name: 'Go to the triage queue' }).click()])
     await checkPage(page, 'triage queue')
+    assert.match(await page.locator('main').innerText(), /No duty clinician named today/)
+    await Promise.all([page.waitForURL(/\/triage\/duty$/), page.getByRole('button', { name: "I am today's duty clinician" }).click()])
+    await checkPage(page, 'duty taken')
+    assert.match(await page.locator('main').innerText(), /Duty clinician today: Demo GP/)
 
     const firstCard = page.locator('.nhsuk-card:not(.nhsuk-card--warning)').first()
     assert.match(await firstCard.innerText(), /QUARTERMAINE, Hester/)
     assert.match(await firstCard.innerText(), /Urgent/)
     assert.match(await firstCard.innerText(), /6\.9 mmol\/L/)
+    assert.match(await firstCard.innerText(), /Demo GP \(duty clinician\)/, 'the open urgent flag went to the duty clinician')
 
     await Promise.all([page.waitForURL(/\/triage\/action$/), firstCard.getByRole('button', { name: 'Record action' }).first().click()])
     await checkPage(page, 'empty action')

@@ -36,6 +36,8 @@ pub struct StatusRules<'a> {
     pub medicine_classes: &'a [MedicineClass],
     /// Each practice's network and region, from the organisation table.
     pub places: HashMap<String, Place>,
+    /// Each practice's duty clinician today, when one has been named.
+    pub duty: HashMap<String, String>,
 }
 
 impl StatusRules<'static> {
@@ -45,7 +47,7 @@ impl StatusRules<'static> {
         let red_flags = red_flag_rules().map_err(|error| AppError::Invalid(format!("red-flag rules: {error}")))?;
         let medicine_classes =
             medicine_classes().map_err(|error| AppError::Invalid(format!("medicine classes: {error}")))?.classes();
-        Ok(Self { catalogue, cycle, red_flags, medicine_classes, places: HashMap::new() })
+        Ok(Self { catalogue, cycle, red_flags, medicine_classes, places: HashMap::new(), duty: HashMap::new() })
     }
 }
 
@@ -206,6 +208,9 @@ pub fn compute_status(record: &PersonRecord, rules: &StatusRules<'_>, today: Dat
             result_date: date_text(flag.result_date),
             recommended: flag.action.clone(),
             escalate_at: (flag.severity == Severity::Urgent).then(|| timestamp(now + URGENT_ESCALATION)),
+            duty_clinician: (flag.severity == Severity::Urgent)
+                .then(|| practice.as_ref().and_then(|ods| rules.duty.get(ods).cloned()))
+                .flatten(),
         })
         .collect();
     StatusRow {
@@ -218,6 +223,8 @@ pub fn compute_status(record: &PersonRecord, rules: &StatusRules<'_>, today: Dat
         enters_cycle: eligible.enters_cycle(),
         care_planning: eligible.care_planning_for,
         recall_month: i64::from(record.person.patient.birth_date.month() as u8),
+        family_name: record.person.patient.name.family.clone(),
+        given_name: record.person.patient.name.given.clone(),
         items,
         flags,
     }
@@ -255,6 +262,9 @@ impl Concord {
                 at = parent.get(up).copied().flatten();
             }
             rules.places.insert(ods.clone(), place);
+            if let Some(name) = self.duty_clinician(ods, OffsetDateTime::now_utc().date()).await? {
+                rules.duty.insert(ods.clone(), name);
+            }
         }
         Ok(rules)
     }
@@ -302,5 +312,43 @@ impl Concord {
             }
         }
         Ok(refreshed)
+    }
+}
+
+/// The database fact naming a practice's duty clinician for a day: "YYYY-MM-DD name".
+fn duty_fact(practice: &str) -> String {
+    format!("duty_clinician:{practice}")
+}
+
+impl Concord {
+    /// The clinician who named themselves on duty at the practice today, if anyone did.
+    pub async fn duty_clinician(&self, practice: &str, today: Date) -> Result<Option<String>, AppError> {
+        let Some(fact) = self.store.fact(&duty_fact(practice)).await? else { return Ok(None) };
+        let day = date_text(today);
+        Ok(fact.strip_prefix(&day).map(|name| name.trim().to_owned()).filter(|name| !name.is_empty()))
+    }
+
+    /// Names the signed-in clinician as their practice's duty clinician for today: urgent flags
+    /// raised from now on are theirs, and the change is audited.
+    pub async fn take_duty(&self, staff: &crate::record::StaffMember, now: OffsetDateTime) -> Result<(), AppError> {
+        staff.require(concord_domain::access::Permission::TriageResults)?;
+        let Some(practice) = &staff.organisation else {
+            return Err(AppError::Refused("Your account is not linked to a practice".into()));
+        };
+        self.store.set_fact(&duty_fact(practice), &format!("{} {}", date_text(now.date()), staff.display_name)).await?;
+        // Open urgent flags without a named clinician become theirs.
+        self.store.assign_unowned_urgent_flags(practice, &staff.display_name).await?;
+        self.store
+            .record_audit(&[concord_store::NewAuditEvent {
+                actor: staff.actor(),
+                organisation: Some(practice.clone()),
+                patient_id: None,
+                action: concord_domain::audit::AuditAction::Update,
+                entity: "DutyClinician".into(),
+                detail: format!("{} is duty clinician on {}", staff.display_name, date_text(now.date())),
+                request_id: None,
+            }])
+            .await?;
+        Ok(())
     }
 }

@@ -169,6 +169,31 @@ async fn the_cycle_is_enforced_audited_and_invites_through_the_outbox() {
             concord.worklist(Caller::Console, &WorklistFilter::default(), now.date(), now, 1000, 0).await.unwrap();
         assert!(!list.is_empty());
         assert!(list.iter().all(|entry| entry.row.stage == "due"));
+        // Pages, read from the index in two parts (this month onwards, then earlier months), join
+        // up to the whole list in its documented order.
+        let mut paged = Vec::new();
+        for page in 0.. {
+            let rows = concord
+                .worklist(Caller::Console, &WorklistFilter::default(), now.date(), now, 7, page * 7)
+                .await
+                .unwrap();
+            if rows.is_empty() {
+                break;
+            }
+            paged.extend(rows.into_iter().map(|entry| entry.row.patient_id));
+        }
+        assert_eq!(paged, list.iter().map(|entry| entry.row.patient_id.clone()).collect::<Vec<_>>());
+        let month = i64::from(now.month() as u8);
+        let distance = |row: &concord_store::WorklistRow| (row.recall_month - month).rem_euclid(12);
+        for pair in list.windows(2) {
+            let (a, b) = (&pair[0].row, &pair[1].row);
+            assert!(
+                (distance(a), -a.risk_score, &a.family_name) <= (distance(b), -b.risk_score, &b.family_name),
+                "{} before {}",
+                a.patient_id,
+                b.patient_id
+            );
+        }
         let person = &list[0].row;
 
         let invited = concord

@@ -468,7 +468,9 @@ fn field(value: Option<&str>) -> String {
 /// A worklist row in the peer's column order.
 fn worklist_line(entry: &WorklistEntry) -> String {
     let row = &entry.row;
-    let due: Vec<String> = row.due.iter().map(|(item, status)| format!("{item}:{status}")).collect();
+    // Concord keeps due items in checklist order; DuckDB's query lists them by item id.
+    let mut due: Vec<String> = row.due.iter().map(|(item, status)| format!("{item}:{status}")).collect();
+    due.sort();
     [
         field(Some(&row.patient_id)),
         field(row.nhs_number.as_deref()),

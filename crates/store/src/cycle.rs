@@ -215,15 +215,26 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<WorklistRow>, StoreError> {
-        let mut values = vec![Value::Integer(Some(cycle_year)), Value::Integer(Some(current_month))];
-        let mut sql = String::from(
-            "SELECT s.patient_id, p.nhs_number, p.given_name, p.family_name, p.birth_date, s.practice_ods_code, \
-             COALESCE(c.stage, 'due'), s.risk_score, s.risk_factors, s.registers, s.care_planning, s.recall_month, \
-             c.assigned_to, COALESCE(c.invitations, 0), s.open_flags, s.due_items \
-             FROM patient_status s JOIN patient p ON p.id = s.patient_id \
-             LEFT JOIN care_cycle c ON c.patient_id = s.patient_id AND c.cycle_year = $1 \
-             WHERE s.enters_cycle = 1",
-        );
+        // Two index-ordered parts: this month to December, then January to last month. Each is
+        // read in the index's order and stops at the page's end.
+        let later = self.worklist_part(filter, cycle_year, current_month, true, limit, offset).await?;
+        if later.len() as i64 >= limit {
+            return Ok(later);
+        }
+        let later_total = if later.is_empty() && offset > 0 {
+            self.worklist_part_count(filter, cycle_year, current_month).await?
+        } else {
+            offset + later.len() as i64
+        };
+        let earlier_offset = (offset - later_total).max(0);
+        let mut list = later;
+        let rest = limit - list.len() as i64;
+        list.extend(self.worklist_part(filter, cycle_year, current_month, false, rest, earlier_offset).await?);
+        Ok(list)
+    }
+
+    fn worklist_where(filter: &WorklistFilter, values: &mut Vec<Value>) -> String {
+        let mut sql = String::new();
         if let Some(practice) = &filter.practice {
             values.push(Value::text(practice.clone()));
             sql.push_str(&format!(" AND s.practice_ods_code = ${}", values.len()));
@@ -244,11 +255,51 @@ impl Store {
             values.push(Value::Integer(Some(month)));
             sql.push_str(&format!(" AND s.recall_month = ${}", values.len()));
         }
+        sql
+    }
+
+    async fn worklist_part_count(
+        &self,
+        filter: &WorklistFilter,
+        cycle_year: i64,
+        current_month: i64,
+    ) -> Result<i64, StoreError> {
+        let mut values = vec![Value::Integer(Some(cycle_year)), Value::Integer(Some(current_month))];
+        let mut sql = String::from(
+            "SELECT COUNT(*) FROM patient_status s LEFT JOIN care_cycle c ON c.patient_id = s.patient_id AND c.cycle_year = $1 \
+             WHERE s.enters_cycle = 1 AND s.recall_month >= $2",
+        );
+        sql.push_str(&Self::worklist_where(filter, &mut values));
+        Ok(bind_values(generated(sql), &values).fetch_one(self.pool()).await?.try_get(0)?)
+    }
+
+    async fn worklist_part(
+        &self,
+        filter: &WorklistFilter,
+        cycle_year: i64,
+        current_month: i64,
+        from_this_month: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<WorklistRow>, StoreError> {
+        if limit <= 0 {
+            return Ok(Vec::new());
+        }
+        let mut values = vec![Value::Integer(Some(cycle_year)), Value::Integer(Some(current_month))];
+        let mut sql = format!(
+            "SELECT s.patient_id, p.nhs_number, s.given_name, s.family_name, p.birth_date, s.practice_ods_code, \
+             COALESCE(c.stage, 'due'), s.risk_score, s.risk_factors, s.registers, s.care_planning, s.recall_month, \
+             c.assigned_to, COALESCE(c.invitations, 0), s.open_flags, s.due_items \
+             FROM patient_status s JOIN patient p ON p.id = s.patient_id \
+             LEFT JOIN care_cycle c ON c.patient_id = s.patient_id AND c.cycle_year = $1 \
+             WHERE s.enters_cycle = 1 AND s.recall_month {} $2",
+            if from_this_month { ">=" } else { "<" }
+        );
+        sql.push_str(&Self::worklist_where(filter, &mut values));
         values.push(Value::Integer(Some(limit)));
         values.push(Value::Integer(Some(offset)));
         sql.push_str(&format!(
-            " ORDER BY (s.recall_month - $2 + 12) % 12, s.risk_score DESC, p.family_name, p.given_name, s.patient_id \
-             LIMIT ${} OFFSET ${}",
+            " ORDER BY s.recall_month, s.risk_score DESC, s.family_name, s.given_name, s.patient_id LIMIT ${} OFFSET ${}",
             values.len() - 1,
             values.len()
         ));

@@ -92,6 +92,8 @@ pub struct NewFlag {
     pub recommended: String,
     /// When an urgent flag escalates if no action is recorded (RFC 3339), if it does.
     pub escalate_at: Option<String>,
+    /// The practice's duty clinician when an urgent flag is raised.
+    pub duty_clinician: Option<String>,
 }
 
 /// A person's computed status, to keep.
@@ -107,6 +109,9 @@ pub struct StatusRow {
     pub enters_cycle: bool,
     pub care_planning: Vec<String>,
     pub recall_month: i64,
+    /// The person's names, kept for the worklist's order.
+    pub family_name: String,
+    pub given_name: String,
     pub items: Vec<ItemStatusRow>,
     pub flags: Vec<NewFlag>,
 }
@@ -140,6 +145,8 @@ pub struct FlagRow {
     pub escalate_at: Option<String>,
     pub escalated_at: Option<String>,
     pub actioned_at: Option<String>,
+    /// The duty clinician named when the flag was raised.
+    pub duty_clinician: Option<String>,
     pub actioned_by: Option<String>,
     pub action_taken: Option<String>,
 }
@@ -387,7 +394,7 @@ impl Store {
                 "UPDATE patient_status SET computed_generation = $1, rules_fingerprint = $2, computed_on = $3, \
                  practice_ods_code = $4, registers = $5, risk_score = $6, risk_factors = $7, enters_cycle = $8, \
                  care_planning = $9, recall_month = $10, outstanding_items = $11, updated_at = $12, due_items = $14, \
-                 stale = CASE WHEN generation = $1 THEN 0 ELSE 1 END WHERE patient_id = $13",
+                 family_name = $15, given_name = $16, stale = CASE WHEN generation = $1 THEN 0 ELSE 1 END WHERE patient_id = $13",
             )
             .bind(status.generation)
             .bind(fingerprint.to_owned())
@@ -411,6 +418,8 @@ impl Store {
                     .collect::<Vec<_>>()
                     .join(" "),
             )
+            .bind(status.family_name.clone())
+            .bind(status.given_name.clone())
             .execute(&mut *transaction)
             .await?;
             sqlx::query("DELETE FROM care_process_status WHERE patient_id = $1")
@@ -442,8 +451,8 @@ impl Store {
             for flag in &status.flags {
                 let inserted = sqlx::query(
                     "INSERT INTO red_flag (id, patient_id, identity, rule_id, severity, value_text, observation_keys, \
-                     observation_codes, result_date, recommended, raised_at, escalate_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                     observation_codes, result_date, recommended, raised_at, escalate_at, duty_clinician) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
                      ON CONFLICT (patient_id, identity) DO NOTHING RETURNING id",
                 )
                 .bind(new_id())
@@ -458,6 +467,7 @@ impl Store {
                 .bind(flag.recommended.clone())
                 .bind(now.to_owned())
                 .bind(flag.escalate_at.clone())
+                .bind(flag.duty_clinician.clone())
                 .fetch_optional(&mut *transaction)
                 .await?;
                 if inserted.is_some() {
@@ -537,7 +547,8 @@ impl Store {
     pub async fn red_flags(&self, patient_id: Option<&str>, open_only: bool) -> Result<Vec<FlagRow>, StoreError> {
         let mut sql = String::from(
             "SELECT id, patient_id, rule_id, severity, value_text, observation_keys, observation_codes, result_date, \
-             recommended, raised_at, escalate_at, escalated_at, actioned_at, actioned_by, action_taken FROM red_flag WHERE 1 = 1",
+             recommended, raised_at, escalate_at, escalated_at, actioned_at, actioned_by, action_taken, duty_clinician \
+             FROM red_flag WHERE 1 = 1",
         );
         let mut values = Vec::new();
         if let Some(patient_id) = patient_id {
@@ -570,6 +581,7 @@ impl Store {
                     actioned_at: row.try_get(12)?,
                     actioned_by: row.try_get(13)?,
                     action_taken: row.try_get(14)?,
+                    duty_clinician: row.try_get(15)?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -630,6 +642,19 @@ impl Store {
             .fetch_one(self.pool())
             .await?
             .try_get(0)?)
+    }
+
+    /// Gives the practice's open urgent flags that have no named clinician to `clinician`.
+    pub async fn assign_unowned_urgent_flags(&self, practice: &str, clinician: &str) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE red_flag SET duty_clinician = $1 WHERE actioned_at IS NULL AND severity = 'urgent' AND duty_clinician IS NULL \
+             AND patient_id IN (SELECT id FROM patient WHERE practice_ods_code = $2)",
+        )
+        .bind(clinician.to_owned())
+        .bind(practice.to_owned())
+        .execute(self.pool())
+        .await?;
+        Ok(result.rows_affected())
     }
 
     /// Marks open urgent flags past their escalation time as escalated; returns how many.

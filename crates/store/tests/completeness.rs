@@ -121,6 +121,8 @@ async fn populated(store: &Store) {
                 enters_cycle,
                 care_planning: if enters_cycle { registers.split(' ').map(str::to_owned).collect() } else { vec![] },
                 recall_month: 3,
+                family_name: family.into(),
+                given_name: String::new(),
                 items,
                 flags: vec![],
             }

@@ -78,6 +78,7 @@ pub fn router(concord: Concord, config: WebConfig) -> Router {
         .route("/worklist/invite", post(handlers::cycle::invite))
         .route("/triage", get(handlers::cycle::triage))
         .route("/triage/action", post(handlers::cycle::record_action))
+        .route("/triage/duty", post(handlers::cycle::take_duty))
         .route("/static/concord.mjs", get(handlers::system::script))
         .route("/healthz", get(handlers::system::healthz))
         .route("/readyz", get(handlers::system::readyz))

@@ -387,6 +387,8 @@ pub(crate) struct FlagView {
     pub recommended: String,
     pub raised: String,
     pub escalated: bool,
+    /// The duty clinician the flag went to (urgent flags).
+    pub duty: String,
     pub error: String,
 }
 
@@ -403,6 +405,10 @@ pub(crate) struct TriageTemplate {
     pub layout: Layout,
     pub csrf_token: String,
     pub can_act: bool,
+    /// Today's duty clinician at the practice (empty when nobody is named).
+    pub duty: String,
+    /// The practice this account belongs to has a duty rota (practice accounts only).
+    pub has_practice: bool,
     /// "N people with urgent red flags.", or empty when none.
     pub urgent: String,
     pub entries: Vec<TriageEntryView>,

@@ -239,10 +239,16 @@ async fn render_triage(
     let layout = Layout::new(context, state.synthetic().await, Some(signed_in), "Triage: red flags")
         .current("/triage")
         .with_errors(!errors.is_empty());
+    let duty = match &staff.organisation {
+        Some(practice) => state.concord.duty_clinician(practice, now.date()).await?.unwrap_or_default(),
+        None => String::new(),
+    };
     page(&TriageTemplate {
         layout,
         csrf_token: signed_in.csrf_token.clone(),
         can_act: staff.require(Permission::TriageResults).is_ok(),
+        duty,
+        has_practice: staff.organisation.is_some(),
         urgent: match entries.iter().filter(|entry| entry.flags.iter().any(|flag| flag.severity == "urgent")).count() {
             0 => String::new(),
             1 => "1 person with urgent red flags.".into(),
@@ -288,6 +294,7 @@ fn entry_view(
                 recommended: flag.recommended.clone(),
                 raised: views::stored_time(&flag.raised_at),
                 escalated: flag.escalated_at.is_some(),
+                duty: flag.duty_clinician.clone().unwrap_or_default(),
                 error: failed.filter(|(id, _)| *id == flag.id).map(|(_, message)| message.clone()).unwrap_or_default(),
             })
             .collect(),
@@ -332,4 +339,24 @@ pub(crate) async fn record_action(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DutyForm {}
+
+/// Names the signed-in clinician as today's duty clinician for their practice.
+pub(crate) async fn take_duty(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    SessionForm(signed_in, _form): SessionForm<DutyForm>,
+) -> Result<Response, PageError> {
+    state.concord.take_duty(&signed_in.staff, OffsetDateTime::now_utc()).await?;
+    render_triage(
+        &state,
+        &context,
+        &signed_in,
+        None,
+        Some("You are today's duty clinician: urgent flags come to you.".into()),
+    )
+    .await
 }
