@@ -222,7 +222,10 @@ pub fn compute_status(record: &PersonRecord, rules: &StatusRules<'_>, today: Dat
         risk_factors: risk.factors,
         enters_cycle: eligible.enters_cycle(),
         care_planning: eligible.care_planning_for,
-        recall_month: i64::from(record.person.patient.birth_date.month() as u8),
+        recall_month: i64::from(
+            concord_domain::risk::recall_rule(&rules.cycle.recall, &place)
+                .month_for(record.person.patient.birth_date.month() as u8),
+        ),
         family_name: record.person.patient.name.family.clone(),
         given_name: record.person.patient.name.given.clone(),
         items,

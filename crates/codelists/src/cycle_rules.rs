@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use concord_domain::care_process::{ANY_REGISTER, CareProcess, PerformedBy};
 use concord_domain::criterion::{Comparison, Condition};
-use concord_domain::risk::{EligibilityRule, Entry, RiskFactor, RiskWhen, Scope};
+use concord_domain::risk::{EligibilityRule, Entry, RecallRule, RiskFactor, RiskWhen, Scope};
 use concord_domain::target::DefaultTarget;
 
 use crate::load::{field, invalid, number, records, required_text};
@@ -17,6 +17,7 @@ const CARE_PROCESSES_FILE: &str = "data/care-processes.csv";
 const TARGETS_FILE: &str = "data/targets.csv";
 const ELIGIBILITY_FILE: &str = "data/eligibility.csv";
 const RISK_FACTORS_FILE: &str = "data/risk-factors.csv";
+const RECALL_FILE: &str = "data/recall.csv";
 
 /// How far ahead a care process counts as due (the recall window): the information-gathering
 /// appointment should catch everything that falls due before the conversation's review date.
@@ -29,6 +30,8 @@ pub struct CycleRules {
     pub targets: Vec<DefaultTarget>,
     pub eligibility: Vec<EligibilityRule>,
     pub risk_factors: Vec<RiskFactor>,
+    /// When in the year people are recalled, by scope (`data/recall.csv`).
+    pub recall: Vec<(Scope, RecallRule)>,
     /// A fingerprint of the rule files' text: when it changes, kept statuses are recomputed.
     pub fingerprint: String,
 }
@@ -39,6 +42,7 @@ pub struct CycleRuleSources<'a> {
     pub targets: &'a str,
     pub eligibility: &'a str,
     pub risk_factors: &'a str,
+    pub recall: &'a str,
 }
 
 impl CycleRules {
@@ -59,6 +63,7 @@ impl CycleRules {
             targets: include_str!("../../../data/targets.csv"),
             eligibility: include_str!("../../../data/eligibility.csv"),
             risk_factors: include_str!("../../../data/risk-factors.csv"),
+            recall: include_str!("../../../data/recall.csv"),
         }
     }
 
@@ -68,9 +73,15 @@ impl CycleRules {
         let targets = targets(catalogue, sources.targets)?;
         let eligibility = eligibility(catalogue, sources.eligibility)?;
         let risk_factors = risk_factors(catalogue, sources.risk_factors)?;
-        let fingerprint =
-            fingerprint(&[sources.care_processes, sources.targets, sources.eligibility, sources.risk_factors]);
-        Ok(Self { care_processes, targets, eligibility, risk_factors, fingerprint })
+        let recall = recall(sources.recall)?;
+        let fingerprint = fingerprint(&[
+            sources.care_processes,
+            sources.targets,
+            sources.eligibility,
+            sources.risk_factors,
+            sources.recall,
+        ]);
+        Ok(Self { care_processes, targets, eligibility, risk_factors, recall, fingerprint })
     }
 
     /// The display name of a checklist item (from the first care process that defines it).
@@ -367,6 +378,27 @@ fn risk_factors(catalogue: &Catalogue, text: &str) -> Result<Vec<RiskFactor>, Ca
     Ok(factors)
 }
 
+fn recall(text: &str) -> Result<Vec<(Scope, RecallRule)>, CatalogueError> {
+    let file = RECALL_FILE;
+    let table = records(file, text, &["scope", "rule", "source"], &[])?;
+    let mut rules: Vec<(Scope, RecallRule)> = Vec::new();
+    for (line, record) in table.rows {
+        let scope_text = required_text(file, line, &record, 0, "scope")?;
+        let scope = Scope::parse(scope_text).ok_or_else(|| {
+            invalid(file, line, format!("scope `{scope_text}` is not default, region:ODS, pcn:ODS or practice:ODS"))
+        })?;
+        let rule_text = required_text(file, line, &record, 1, "rule")?;
+        let rule = RecallRule::parse(rule_text)
+            .ok_or_else(|| invalid(file, line, format!("rule `{rule_text}` is not birth_month or month:N (1-12)")))?;
+        required_text(file, line, &record, 2, "source")?;
+        if rules.iter().any(|(known, _)| *known == scope) {
+            return Err(invalid(file, line, format!("`{scope_text}` has two rows")));
+        }
+        rules.push((scope, rule));
+    }
+    Ok(rules)
+}
+
 fn count_comparison(file: &str, line: u64, text: &str) -> Result<(Comparison, f64), CatalogueError> {
     let (symbol, number_text) = [">=", "<=", ">", "<"]
         .into_iter()
@@ -379,13 +411,14 @@ fn count_comparison(file: &str, line: u64, text: &str) -> Result<(Comparison, f6
 mod tests {
     use super::*;
 
-    fn load_with(edit: impl Fn(&mut [String; 4])) -> Result<CycleRules, CatalogueError> {
+    fn load_with(edit: impl Fn(&mut [String; 5])) -> Result<CycleRules, CatalogueError> {
         let standard = CycleRules::embedded_sources();
         let mut texts = [
             standard.care_processes.to_owned(),
             standard.targets.to_owned(),
             standard.eligibility.to_owned(),
             standard.risk_factors.to_owned(),
+            standard.recall.to_owned(),
         ];
         edit(&mut texts);
         let sources = CycleRuleSources {
@@ -393,6 +426,7 @@ mod tests {
             targets: &texts[1],
             eligibility: &texts[2],
             risk_factors: &texts[3],
+            recall: &texts[4],
         };
         CycleRules::load(Catalogue::shared().unwrap(), &sources)
     }
@@ -460,6 +494,9 @@ mod tests {
         assert!(error.to_string().contains("entry `sometimes`"), "{error}");
         let error = load_with(|texts| texts[3] = texts[3].replace(",3,hba1c>86,", ",3,hba1c>>86,")).unwrap_err();
         assert!(error.to_string().contains("data/risk-factors.csv"), "{error}");
+        let error =
+            load_with(|texts| texts[4] = texts[4].replace("default,birth_month,", "default,month:13,")).unwrap_err();
+        assert!(error.to_string().contains("data/recall.csv") && error.to_string().contains("month:13"), "{error}");
     }
 
     #[test]

@@ -86,7 +86,7 @@ impl Scope {
         })
     }
 
-    fn covers(&self, place: &Place) -> bool {
+    pub fn covers(&self, place: &Place) -> bool {
         match self {
             Scope::Default => true,
             Scope::Region(ods) => place.region.as_deref() == Some(ods),
@@ -275,5 +275,60 @@ mod tests {
         assert_eq!(Scope::parse("practice:F00001"), Some(Scope::Practice("F00001".into())));
         assert_eq!(Scope::parse("practice:"), None);
         assert_eq!(Scope::parse("ward:1"), None);
+    }
+}
+
+/// When in the year a person is recalled for their review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecallRule {
+    /// In the month they were born (spreads reviews evenly over the year).
+    BirthMonth,
+    /// Everyone in one month (1–12).
+    Month(u8),
+}
+
+impl RecallRule {
+    pub fn parse(text: &str) -> Option<Self> {
+        if text == "birth_month" {
+            return Some(RecallRule::BirthMonth);
+        }
+        let month: u8 = text.strip_prefix("month:")?.parse().ok()?;
+        (1..=12).contains(&month).then_some(RecallRule::Month(month))
+    }
+
+    /// The recall month (1–12) for someone born in `birth_month`.
+    pub fn month_for(self, birth_month: u8) -> u8 {
+        match self {
+            RecallRule::BirthMonth => birth_month,
+            RecallRule::Month(month) => month,
+        }
+    }
+}
+
+/// The recall rule that applies at a place: the most specific scope wins; birth month otherwise.
+pub fn recall_rule(rules: &[(Scope, RecallRule)], place: &Place) -> RecallRule {
+    rules
+        .iter()
+        .filter(|(scope, _)| scope.covers(place))
+        .max_by(|a, b| a.0.cmp(&b.0))
+        .map_or(RecallRule::BirthMonth, |(_, rule)| *rule)
+}
+
+#[cfg(test)]
+mod recall_tests {
+    use super::*;
+
+    #[test]
+    fn recall_rules_parse_and_the_most_specific_applies() {
+        assert_eq!(RecallRule::parse("birth_month"), Some(RecallRule::BirthMonth));
+        assert_eq!(RecallRule::parse("month:3"), Some(RecallRule::Month(3)));
+        assert_eq!(RecallRule::parse("month:13"), None);
+        assert_eq!(RecallRule::parse("quarterly"), None);
+        let rules = [(Scope::Default, RecallRule::BirthMonth), (Scope::Practice("F1".into()), RecallRule::Month(9))];
+        let f1 = Place { practice: Some("F1".into()), ..Place::default() };
+        let f2 = Place { practice: Some("F2".into()), ..Place::default() };
+        assert_eq!(recall_rule(&rules, &f1).month_for(4), 9);
+        assert_eq!(recall_rule(&rules, &f2).month_for(4), 4);
+        assert_eq!(recall_rule(&[], &f2), RecallRule::BirthMonth);
     }
 }
