@@ -24,9 +24,11 @@ describe('the cycle in the browser', () => {
     const today = new Date().toISOString().slice(0, 10)
     await writeFile(path.join(fixtures, 'patients.csv'),
       'record_id,nhs_number,given_name,family_name,birth_date,sex,practice_ods_code,registered_from,email,preferred_channel\n' +
-      'URG1,9434765919,Hester,Quartermaine,1950-03-04,female,F00001,2001-01-01,hester@example.test,email\n')
+      'URG1,9434765919,Hester,Quartermaine,1950-03-04,female,F00001,2001-01-01,hester@example.test,email\n' +
+      'LET1,9434765870,Ada,Lettersworth,1946-08-19,female,F00001,2001-01-01,,letter\n')
     await writeFile(path.join(fixtures, 'conditions.csv'),
-      'record_id,nhs_number,code,term,onset_date,status\nURG1-C1,9434765919,44054006,Type 2 diabetes mellitus,2010-01-01,active\n')
+      'record_id,nhs_number,code,term,onset_date,status\nURG1-C1,9434765919,44054006,Type 2 diabetes mellitus,2010-01-01,active\n' +
+      'LET1-C1,9434765870,44054006,Type 2 diabetes mellitus,2011-01-01,active\n')
     await writeFile(path.join(fixtures, 'observations.csv'),
       'record_id,nhs_number,code_system,code,term,value,unit,effective_at\n' +
       `URG1-K1,9434765919,loinc,2823-3,Potassium,6.9,mmol/L,${today}T08:30Z\n`)
@@ -130,6 +132,35 @@ describe('the cycle in the browser', () => {
     const booked = page.locator('table tbody tr', { hasText: '09:00' }).filter({ hasText: 'Tomasz Wolny' })
     assert.match(await booked.innerText(), /Booked/)
     assert.ok((await booked.innerText()).includes(name), `${name} in the schedule`)
+    await signOut(page)
+  })
+
+  test('a letter invitation waits on the print list, prints with the leaflet, and is marked printed', async () => {
+    await signIn(page, server.url, 'practice-admin')
+    await visit(page, server.url, '/worklist?register=diabetes')
+    let row = page.locator('table tbody tr', { hasText: 'LETTERSWORTH, Ada' })
+    while (await row.count() === 0) {
+      await Promise.all([page.waitForURL(/page=/), page.getByRole('link', { name: /^Next/ }).click()])
+      row = page.locator('table tbody tr', { hasText: 'LETTERSWORTH, Ada' })
+    }
+    await row.getByRole('checkbox').check()
+    await Promise.all([page.waitForURL(/\/worklist\/invite$/), page.getByRole('button', { name: 'Invite selected people' }).click()])
+    await checkPage(page, 'letter invitation queued')
+
+    await visit(page, server.url, '/letters')
+    const letter = page.locator('table tbody tr', { hasText: 'LETTERSWORTH, Ada' })
+    assert.match(await letter.innerText(), /invitation 1[^]*with the two-appointments leaflet/)
+    await Promise.all([page.waitForURL(/\/letters\/[0-9a-f-]+$/), letter.getByRole('link').click()])
+    await checkPage(page, 'letter to print')
+    const text = await page.locator('main').innerText()
+    assert.match(text, /Dear Ada/)
+    assert.match(text, /Your yearly review: two appointments/)
+    await visit(page, server.url, '/letters')
+    await page.locator('table tbody tr', { hasText: 'LETTERSWORTH, Ada' }).getByRole('checkbox').check()
+    await Promise.all([page.waitForURL(/\/letters$/), page.getByRole('button', { name: 'Mark selected as printed' }).click()])
+    await checkPage(page, 'letters printed')
+    assert.match(await page.locator('.nhsuk-notification-banner--success').innerText(), /1 letter marked as printed/)
+    assert.equal(await page.locator('table tbody tr', { hasText: 'LETTERSWORTH, Ada' }).count(), 0)
     await signOut(page)
   })
 

@@ -12,6 +12,7 @@ pub mod booking;
 pub mod cycle;
 pub mod demo;
 pub mod import;
+pub mod letters;
 pub mod outbox;
 pub mod record;
 pub mod registers;

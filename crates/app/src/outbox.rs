@@ -145,7 +145,11 @@ impl Concord {
     }
 
     /// Why nothing may be sent to this person now, if anything.
-    async fn suppression_reason(&self, patient_id: &str, now: OffsetDateTime) -> Result<Option<String>, AppError> {
+    pub(crate) async fn suppression_reason(
+        &self,
+        patient_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<String>, AppError> {
         let today = now.date();
         let Some(patient) = self.store.patient(patient_id).await? else {
             return Ok(Some("person no longer in the record".into()));

@@ -495,3 +495,67 @@ pub(crate) async fn apply_cycle_change_in(
     .await?;
     Ok(if change.existed { after.version + 1 } else { 1 })
 }
+
+impl Store {
+    /// Letters waiting to be printed (oldest first), with the person's name, for one practice or all.
+    pub async fn letters_to_print(
+        &self,
+        practice: Option<&str>,
+    ) -> Result<Vec<(OutboxRow, String, String)>, StoreError> {
+        let mut values = Vec::new();
+        let mut sql = format!(
+            "SELECT {}, p.family_name, p.given_name FROM outbox_message m JOIN patient p ON p.id = m.patient_id \
+             WHERE m.status = 'to_print'",
+            OUTBOX_COLUMNS.split(", ").map(|column| format!("m.{}", column.trim())).collect::<Vec<_>>().join(", ")
+        );
+        if let Some(practice) = practice {
+            values.push(Value::text(practice));
+            sql.push_str(" AND p.practice_ods_code = $1");
+        }
+        sql.push_str(" ORDER BY m.created_at, m.id");
+        let rows = bind_values(generated(sql), &values).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|row| Ok((outbox_from_row(row)?, row.try_get(18)?, row.try_get(19)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// One outbox message by id.
+    pub async fn outbox_message(&self, id: &str) -> Result<Option<OutboxRow>, StoreError> {
+        let row = generated(format!("SELECT {OUTBOX_COLUMNS} FROM outbox_message WHERE id = $1"))
+            .bind(id.to_owned())
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.as_ref().map(outbox_from_row).transpose()?)
+    }
+
+    /// Marks letters printed (only those still waiting), audited per person in one transaction.
+    pub async fn mark_letters_printed(&self, ids: &[String], actor: &Actor, now: &str) -> Result<u64, StoreError> {
+        let mut transaction = self.pool().begin().await?;
+        let mut events = Vec::new();
+        for id in ids {
+            let printed = sqlx::query(
+                "UPDATE outbox_message SET status = 'printed', sent_at = $1, attempts = attempts + 1 \
+                 WHERE id = $2 AND status = 'to_print' RETURNING patient_id, purpose",
+            )
+            .bind(now.to_owned())
+            .bind(id.clone())
+            .fetch_optional(&mut *transaction)
+            .await?;
+            if let Some(row) = printed {
+                events.push(NewAuditEvent {
+                    actor: actor.clone(),
+                    organisation: None,
+                    patient_id: Some(row.try_get(0)?),
+                    action: AuditAction::Update,
+                    entity: "Letter".into(),
+                    detail: format!("{} printed", row.try_get::<String, _>(1)?),
+                    request_id: None,
+                });
+            }
+        }
+        insert_audit_events(&mut transaction, &events, now).await?;
+        transaction.commit().await?;
+        Ok(events.len() as u64)
+    }
+}

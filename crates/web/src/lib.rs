@@ -68,6 +68,8 @@ pub fn router(concord: Concord, config: WebConfig) -> Router {
         )
         .route("/patients/record/{reference}/book", get(handlers::clinics::book_page).post(handlers::clinics::book))
         .route("/clinics", get(handlers::clinics::clinics).post(handlers::clinics::create_clinic))
+        .route("/letters", get(handlers::letters::letters).post(handlers::letters::mark_printed))
+        .route("/letters/{id}", get(handlers::letters::letter))
         .route(
             "/patients/record/{reference}/review",
             get(handlers::review::review_page).post(handlers::review::review_results),

@@ -67,6 +67,9 @@ impl Layout {
             if role.permits(Permission::ViewPracticeLists) && signed_in.staff.organisation.is_some() {
                 navigation.push(NavItem { href: "/clinics", text: "Clinics", current: false });
             }
+            if role.permits(Permission::ManageCycle) && role == concord_domain::access::StaffRole::PracticeAdmin {
+                navigation.push(NavItem { href: "/letters", text: "Letters", current: false });
+            }
             if role.permits(Permission::ViewAudit) {
                 navigation.push(NavItem { href: "/audit", text: "Audit trail", current: false });
             }
@@ -558,4 +561,31 @@ pub(crate) struct BookTemplate {
     pub slots: Vec<SlotChoiceView>,
     pub errors: Vec<FieldError>,
     pub booked: Option<String>,
+}
+
+pub(crate) struct LetterRowView {
+    pub id: String,
+    pub name: String,
+    pub purpose: String,
+    pub created: String,
+    pub leaflet: bool,
+}
+
+#[derive(Template)]
+#[template(path = "letters.html")]
+pub(crate) struct LettersTemplate {
+    pub layout: Layout,
+    pub csrf_token: String,
+    pub rows: Vec<LetterRowView>,
+    pub done: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "letter.html")]
+pub(crate) struct LetterTemplate {
+    pub layout: Layout,
+    pub subject: String,
+    pub paragraphs: Vec<String>,
+    /// The leaflet's paragraphs, when it goes with the letter.
+    pub leaflet: Vec<String>,
 }

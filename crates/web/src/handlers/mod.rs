@@ -4,6 +4,7 @@ pub(crate) mod auth;
 pub(crate) mod clinics;
 pub(crate) mod cycle;
 pub(crate) mod home;
+pub(crate) mod letters;
 pub(crate) mod patients;
 pub(crate) mod review;
 pub(crate) mod system;

@@ -1,0 +1,78 @@
+//! The print list: letters waiting to be printed and posted, each printable on its own page.
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use concord_app::cycle::TWO_APPOINTMENTS_LEAFLET;
+use time::OffsetDateTime;
+
+use crate::error::PageError;
+use crate::security::RequestContext;
+use crate::session::{SessionPairs, SignedIn};
+use crate::state::AppState;
+use crate::templates::{Layout, LetterRowView, LetterTemplate, LettersTemplate, page};
+use crate::views;
+
+pub(crate) async fn letters(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    signed_in: SignedIn,
+) -> Result<Response, PageError> {
+    render(&state, &context, &signed_in, None).await
+}
+
+async fn render(
+    state: &AppState,
+    context: &RequestContext,
+    signed_in: &SignedIn,
+    done: Option<String>,
+) -> Result<Response, PageError> {
+    let letters = state.concord.letters_to_print(&signed_in.staff, OffsetDateTime::now_utc()).await?;
+    let rows = letters
+        .iter()
+        .map(|letter| LetterRowView {
+            id: letter.message.id.clone(),
+            name: views::clinical_name(&letter.family_name, &letter.given_name),
+            purpose: letter.message.purpose.replace('_', " "),
+            created: views::stored_time(&letter.message.created_at),
+            leaflet: letter.message.attachment.is_some(),
+        })
+        .collect();
+    let layout = Layout::new(context, state.synthetic().await, Some(signed_in), "Letters to print").current("/letters");
+    page(&LettersTemplate { layout, csrf_token: signed_in.csrf_token.clone(), rows, done })
+}
+
+pub(crate) async fn mark_printed(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    SessionPairs(signed_in, pairs): SessionPairs,
+) -> Result<Response, PageError> {
+    let ids: Vec<String> = pairs.into_iter().filter(|(name, _)| name == "printed").map(|(_, value)| value).collect();
+    let count = state.concord.mark_letters_printed(&signed_in.staff, &ids, OffsetDateTime::now_utc()).await?;
+    let message = match count {
+        0 => "No letters were marked as printed: select the ones you have printed.".to_owned(),
+        1 => "1 letter marked as printed.".to_owned(),
+        count => format!("{count} letters marked as printed."),
+    };
+    render(&state, &context, &signed_in, Some(message)).await
+}
+
+pub(crate) async fn letter(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let message = state.concord.letter(&signed_in.staff, &id).await?;
+    let layout = Layout::new(&context, state.synthetic().await, Some(&signed_in), "Letter");
+    page(&LetterTemplate {
+        layout,
+        subject: message.subject.clone(),
+        paragraphs: message.body.split("\n\n").map(str::to_owned).collect(),
+        leaflet: message
+            .attachment
+            .as_ref()
+            .map(|_| TWO_APPOINTMENTS_LEAFLET.split("\n\n").map(|part| part.replace('\n', " ")).collect())
+            .unwrap_or_default(),
+    })
+}
