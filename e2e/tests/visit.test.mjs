@@ -173,5 +173,11 @@ describe('the information-gathering visit', () => {
     assert.match(main, /Stage of this year's review: Results reviewed\. Reviewed by Demo Nurse/)
     assert.match(main, /Your target: <= 58 mmol\/mol/)
     assert.doesNotMatch(main, /Your target: <= 48/, 'a default is never called "your target"')
+
+    // The worklist finds the people whose conversation is with a practice nurse.
+    await visit(page, server.url, '/worklist?assigned=nurse')
+    const rows = await page.locator('table tbody tr').allInnerTexts()
+    assert.equal(rows.length, 1, rows.join(' | '))
+    assert.match(rows[0], /ASHDOWN, Wilfred[^]*Results reviewed/)
   })
 })

@@ -369,6 +369,8 @@ pub(crate) struct WorklistTemplate {
     pub can_invite: bool,
     pub registers: Vec<Option_>,
     pub stages: Vec<Option_>,
+    /// Who the conversation is assigned to.
+    pub professionals: Vec<Option_>,
     pub rows: Vec<WorklistRowView>,
     pub outcome: Option<BulkOutcome>,
     pub page: u32,

@@ -34,6 +34,9 @@ pub(crate) struct WorklistQuery {
     register: String,
     #[serde(default)]
     stage: String,
+    /// Who the conversation is assigned to (nurse, gp, pharmacist).
+    #[serde(default)]
+    assigned: String,
     #[serde(default)]
     page: Option<u32>,
 }
@@ -58,11 +61,14 @@ async fn render_worklist(
     staff.require(Permission::ViewPracticeLists)?;
     let register = state.concord.catalogue.register(&query.register).map(|register| register.id.clone());
     let stage = Stage::parse(&query.stage);
+    let assigned =
+        concord_app::review::PROFESSIONALS.iter().find(|(id, _)| *id == query.assigned).map(|(id, _)| (*id).to_owned());
     let page_number = query.page.unwrap_or(1).clamp(1, 10_000);
     let filter = WorklistFilter {
         practice: staff.organisation.clone(),
         register: register.clone(),
         stage: stage.map(|stage| stage.as_str().to_owned()),
+        assigned_to: assigned.clone(),
         ..WorklistFilter::default()
     };
     let now = OffsetDateTime::now_utc();
@@ -102,6 +108,9 @@ async fn render_worklist(
         if let Some(stage) = stage {
             parts.push(format!("stage={}", stage.as_str()));
         }
+        if let Some(assigned) = &assigned {
+            parts.push(format!("assigned={assigned}"));
+        }
         format!("/worklist?{}", parts.join("&"))
     };
     let registers = state
@@ -113,6 +122,14 @@ async fn render_worklist(
             value: definition.id.clone(),
             text: definition.name.clone(),
             selected: register.as_deref() == Some(definition.id.as_str()),
+        })
+        .collect();
+    let professionals = concord_app::review::PROFESSIONALS
+        .iter()
+        .map(|(id, label)| Option_ {
+            value: (*id).into(),
+            text: (*label).into(),
+            selected: assigned.as_deref() == Some(*id),
         })
         .collect();
     let stages = Stage::ALL
@@ -129,12 +146,13 @@ async fn render_worklist(
         can_invite: staff.require(Permission::ManageCycle).is_ok(),
         registers,
         stages,
+        professionals,
         rows,
         outcome,
         page: page_number,
         previous: (page_number > 1).then(|| link(page_number - 1)),
         next: more.then(|| link(page_number + 1)),
-        filtered: register.is_some() || stage.is_some(),
+        filtered: register.is_some() || stage.is_some() || assigned.is_some(),
     })
 }
 
@@ -179,7 +197,12 @@ pub(crate) async fn invite(
     signed_in.staff.require(Permission::ManageCycle)?;
     let field =
         |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap_or_default();
-    let query = WorklistQuery { register: field("register"), stage: field("stage"), page: field("page").parse().ok() };
+    let query = WorklistQuery {
+        register: field("register"),
+        stage: field("stage"),
+        assigned: field("assigned"),
+        page: field("page").parse().ok(),
+    };
     let selected: Vec<&str> =
         pairs.iter().filter(|(key, _)| key == "selected").map(|(_, value)| value.as_str()).collect();
     let mut outcome = BulkOutcome { done: 0, refused: Vec::new(), nothing_selected: selected.is_empty() };
