@@ -135,6 +135,24 @@ describe('the cycle in the browser', () => {
     await signOut(page)
   })
 
+  test('a practice administrator books selected people into the next free appointments', async () => {
+    await signIn(page, server.url, 'practice-admin')
+    await visit(page, server.url, '/worklist?stage=due')
+    const names = []
+    for (const index of [0, 1]) {
+      const row = page.locator('table tbody tr').nth(index)
+      names.push((await row.locator('td:nth-child(2)').innerText()).replace(/^Name\s*/, '').split('\n')[0].trim())
+      await row.getByRole('checkbox').check()
+    }
+    await Promise.all([page.waitForURL(/\/worklist\/invite$/), page.getByRole('button', { name: 'Book selected into the next free appointments' }).click()])
+    await checkPage(page, 'bulk booking')
+    assert.match(await page.locator('.nhsuk-notification-banner--success').innerText(), /2 people booked into the next free information-gathering appointments/)
+    await visit(page, server.url, '/worklist?stage=information_gathering_booked')
+    const booked = await page.locator('table tbody').innerText()
+    for (const name of names) assert.ok(booked.includes(name), `${name} is booked`)
+    await signOut(page)
+  })
+
   test('a letter invitation waits on the print list, prints with the leaflet, and is marked printed', async () => {
     await signIn(page, server.url, 'practice-admin')
     await visit(page, server.url, '/worklist?register=diabetes')

@@ -341,6 +341,8 @@ pub(crate) struct BulkOutcome {
     /// One line per person the action was refused for, with the reason.
     pub refused: Vec<String>,
     pub nothing_selected: bool,
+    /// Bookings rather than invitations.
+    pub booking: bool,
 }
 
 pub(crate) struct WorklistRowView {

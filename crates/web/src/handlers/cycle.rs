@@ -205,8 +205,13 @@ pub(crate) async fn invite(
     };
     let selected: Vec<&str> =
         pairs.iter().filter(|(key, _)| key == "selected").map(|(_, value)| value.as_str()).collect();
-    let mut outcome = BulkOutcome { done: 0, refused: Vec::new(), nothing_selected: selected.is_empty() };
+    let booking = field("action") == "book";
+    let mut outcome = BulkOutcome { done: 0, refused: Vec::new(), nothing_selected: selected.is_empty(), booking };
     let now = OffsetDateTime::now_utc();
+    if booking {
+        book_selected(&state, &signed_in, &selected, now, &mut outcome).await?;
+        return render_worklist(&state, &context, &signed_in, &query, Some(outcome)).await;
+    }
     for reference in selected {
         let Some(patient_id) = state.refs.resolve(&signed_in.session_key, reference) else {
             outcome.refused.push("A selected person is no longer on this page; reload the worklist.".into());
@@ -233,6 +238,64 @@ pub(crate) async fn invite(
         }
     }
     render_worklist(&state, &context, &signed_in, &query, Some(outcome)).await
+}
+
+/// Books each selected person, in the worklist's order, into the next free information-gathering
+/// slot at the practice within four weeks; a slot someone else takes meanwhile is skipped.
+async fn book_selected(
+    state: &AppState,
+    signed_in: &SignedIn,
+    selected: &[&str],
+    now: OffsetDateTime,
+    outcome: &mut BulkOutcome,
+) -> Result<(), PageError> {
+    let Some(practice) = signed_in.staff.organisation.clone() else {
+        outcome.refused.push("Your account is not linked to a practice, so it has no clinics.".into());
+        return Ok(());
+    };
+    let caller = Caller::Staff(&signed_in.staff);
+    let mut slots = state
+        .concord
+        .free_slots(caller, &practice, "information_gathering", now.date(), now.date() + time::Duration::days(28), now)
+        .await?
+        .into_iter();
+    for reference in selected {
+        let Some(patient_id) = state.refs.resolve(&signed_in.session_key, reference) else {
+            outcome.refused.push("A selected person is no longer on this page; reload the worklist.".into());
+            continue;
+        };
+        let name = state
+            .concord
+            .store
+            .patient(&patient_id)
+            .await
+            .map_err(AppError::from)?
+            .map(|row| views::clinical_name(&row.patient.name.family, &row.patient.name.given))
+            .unwrap_or_default();
+        loop {
+            let Some(slot) = slots.next() else {
+                outcome.refused.push(format!("{name}: no free information-gathering appointment in the next 4 weeks"));
+                break;
+            };
+            match state.concord.book(caller, &patient_id, &slot.row.id, now).await {
+                Ok(_) => {
+                    outcome.done += 1;
+                    break;
+                }
+                // Someone took this slot meanwhile: try the next one.
+                Err(AppError::Store(concord_store::StoreError::Conflict(_))) => continue,
+                Err(AppError::Refused(reason) | AppError::Invalid(reason)) => {
+                    outcome.refused.push(format!("{name}: {reason}"));
+                    // The slot was not used: offer it to the next person.
+                    let rest: Vec<_> = std::iter::once(slot).chain(slots.by_ref()).collect();
+                    slots = rest.into_iter();
+                    break;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+    Ok(())
 }
 
 pub(crate) async fn triage(
