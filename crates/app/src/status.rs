@@ -265,8 +265,17 @@ impl Concord {
                 at = parent.get(up).copied().flatten();
             }
             rules.places.insert(ods.clone(), place);
-            if let Some(name) = self.duty_clinician(ods, OffsetDateTime::now_utc().date()).await? {
-                rules.duty.insert(ods.clone(), name);
+        }
+        // Today's duty clinicians, all practices in one read.
+        let today = date_text(OffsetDateTime::now_utc().date());
+        for (name, value) in self.store.facts_with_prefix("duty_clinician:").await? {
+            let (Some(practice), Some(clinician)) = (name.strip_prefix("duty_clinician:"), value.strip_prefix(&today))
+            else {
+                continue;
+            };
+            let clinician = clinician.trim();
+            if !clinician.is_empty() {
+                rules.duty.insert(practice.to_owned(), clinician.to_owned());
             }
         }
         Ok(rules)

@@ -181,6 +181,15 @@ impl Store {
         Ok(value.map(|(value,)| value))
     }
 
+    /// Every fact whose name starts with `prefix`, as (name, value).
+    pub async fn facts_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as("SELECT name, value FROM database_fact WHERE name >= $1 AND name < $2 ORDER BY name")
+            .bind(prefix.to_owned())
+            .bind(format!("{prefix}\u{10ffff}"))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     pub async fn set_fact(&self, name: &str, value: &str) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO database_fact (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
