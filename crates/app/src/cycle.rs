@@ -125,7 +125,7 @@ impl Concord {
     ) -> Result<Vec<TriageEntry>, AppError> {
         caller.require(Permission::ViewPatientRecord)?;
         self.refresh_statuses(today, now).await?;
-        self.store.escalate_overdue_flags(&timestamp(now)).await?;
+        self.escalate_overdue_flags(now).await?;
         let flags = self.store.red_flags(None, true).await?;
         let mut entries: Vec<TriageEntry> = Vec::new();
         for flag in flags {

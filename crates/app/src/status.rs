@@ -290,6 +290,11 @@ impl Concord {
         self.refresh_stale(&rules, today, now).await
     }
 
+    /// Marks open urgent flags whose escalation time has passed; returns how many.
+    pub async fn escalate_overdue_flags(&self, now: OffsetDateTime) -> Result<u64, AppError> {
+        Ok(self.store.escalate_overdue_flags(&timestamp(now)).await?)
+    }
+
     /// Recomputes every person from scratch (after a rule change, or to check the kept status).
     pub async fn recompute_all_statuses(&self, today: Date, now: OffsetDateTime) -> Result<Refreshed, AppError> {
         let rules = self.status_rules().await?;

@@ -425,14 +425,10 @@ async fn outbox_worker(concord: Concord, transports: concord_app::outbox::Transp
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "outbox delivery failed; will retry"),
         }
-        if let Err(error) = concord.store.escalate_overdue_flags(&concord_app_timestamp(now)).await {
+        if let Err(error) = concord.escalate_overdue_flags(now).await {
             tracing::warn!(%error, "escalating urgent flags failed; will retry");
         }
     }
-}
-
-fn concord_app_timestamp(at: time::OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 /// Email and SMS transports from the environment (`docs/messaging.md`); a channel left
