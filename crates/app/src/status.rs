@@ -313,12 +313,14 @@ impl Concord {
         let now_text = timestamp(now);
         let mut refreshed = Refreshed::default();
         let mut after = String::new();
+        let mut practices: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
         loop {
             let people = self.store.stale_people(&after, PAGE).await?;
             let Some(last) = people.last() else { break };
             after = last.person.id.clone();
             let statuses: Vec<StatusRow> =
                 people.iter().map(|record| compute_status(record, rules, today, now)).collect();
+            practices.extend(statuses.iter().filter_map(|status| status.practice_ods_code.clone()));
             refreshed.flags_raised += self
                 .store
                 .save_statuses(&statuses, &fingerprint, &today_text, &now_text, &Actor::System("status-refresh".into()))
@@ -327,6 +329,10 @@ impl Concord {
             if (people.len() as i64) < PAGE {
                 break;
             }
+        }
+        if !practices.is_empty() {
+            let practices: Vec<String> = practices.into_iter().collect();
+            self.store.refresh_kept_measures(&practices, &measure_definitions(rules), &now_text).await?;
         }
         Ok(refreshed)
     }
@@ -367,5 +373,50 @@ impl Concord {
             }])
             .await?;
         Ok(())
+    }
+}
+
+fn measure_definitions(rules: &StatusRules<'_>) -> Vec<concord_store::MeasureDefinition> {
+    rules
+        .cycle
+        .measures
+        .iter()
+        .map(|measure| concord_store::MeasureDefinition {
+            id: measure.id.clone(),
+            register: measure.register.clone(),
+            items: measure.items.clone(),
+        })
+        .collect()
+}
+
+impl Concord {
+    /// A population measure for one practice (e.g. `nda_eight`: all eight diabetes care
+    /// processes), read from the kept counts after bringing statuses up to date.
+    pub async fn measure(
+        &self,
+        caller: crate::cycle::Caller<'_>,
+        practice: Option<&str>,
+        measure_id: &str,
+        today: Date,
+        now: OffsetDateTime,
+    ) -> Result<concord_store::Completeness, AppError> {
+        caller.require(concord_domain::access::Permission::ViewAggregates)?;
+        self.refresh_statuses(today, now).await?;
+        let rules = CycleRules::shared().map_err(|error| AppError::Invalid(format!("cycle rules: {error}")))?;
+        let measure = rules
+            .measures
+            .iter()
+            .find(|measure| measure.id == measure_id)
+            .ok_or_else(|| AppError::Invalid(format!("{measure_id:?} is not a measure in data/measures.csv")))?;
+        let definition = concord_store::MeasureDefinition {
+            id: measure.id.clone(),
+            register: measure.register.clone(),
+            items: measure.items.clone(),
+        };
+        Ok(self.store.kept_measure(practice, &definition).await?.unwrap_or(concord_store::Completeness {
+            people: 0,
+            items: definition.items.iter().map(|item| (item.clone(), 0)).collect(),
+            all_done: 0,
+        }))
     }
 }

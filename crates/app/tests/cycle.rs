@@ -111,6 +111,17 @@ async fn kept_status_equals_a_full_recompute_and_urgent_results_reach_triage() {
         for (kept, recomputed) in kept.iter().zip(&recomputed) {
             assert_eq!(kept, recomputed, "kept status of {} differs from a recompute", kept.patient_id);
         }
+        // The kept population measure equals the same question asked of every person's row.
+        let items =
+            ["hba1c", "blood_pressure", "cholesterol", "kidney_function", "urine_acr", "foot_check", "bmi", "smoking"];
+        let kept = concord.measure(Caller::Console, Some("F00001"), "nda_eight", now.date(), now).await.unwrap();
+        let asked = concord.store.care_process_completeness(Some("F00001"), "diabetes", &items).await.unwrap();
+        assert_eq!(kept, asked);
+        assert!(kept.people > 0);
+        let region = concord.measure(Caller::Console, None, "nda_eight", now.date(), now).await.unwrap();
+        assert_eq!(region, concord.store.care_process_completeness(None, "diabetes", &items).await.unwrap());
+        assert!(concord.measure(Caller::Console, None, "no_such_measure", now.date(), now).await.is_err());
+
         // Recomputing raises no flag twice.
         let flags = concord.store.red_flags(None, false).await.unwrap();
         let mut identities: Vec<_> =

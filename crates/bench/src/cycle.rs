@@ -307,7 +307,8 @@ async fn questions(url: &str, options: &Options, region: bool) -> anyhow::Result
         let page = lap(&mut laps[1], concord.worklist(Caller::Console, &filter, today, now, PAGE, 0)).await?;
         let completeness = lap(
             &mut laps[2],
-            concord.store.care_process_completeness(completeness_practice, REGISTER, &EIGHT_CARE_PROCESSES),
+            // Kept per practice as statuses change (data/measures.csv `nda_eight`), summed for a region.
+            concord.measure(Caller::Console, completeness_practice, "nda_eight", today, now),
         )
         .await?;
         lap(&mut laps[3], concord.store.worklist(&filter, year, month, ALL_ROWS, 0)).await?;

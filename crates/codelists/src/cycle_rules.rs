@@ -18,6 +18,17 @@ const TARGETS_FILE: &str = "data/targets.csv";
 const ELIGIBILITY_FILE: &str = "data/eligibility.csv";
 const RISK_FACTORS_FILE: &str = "data/risk-factors.csv";
 const RECALL_FILE: &str = "data/recall.csv";
+const MEASURES_FILE: &str = "data/measures.csv";
+
+/// A population measure kept per practice (`data/measures.csv`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Measure {
+    pub id: String,
+    pub register: String,
+    pub items: Vec<String>,
+    pub name: String,
+    pub source: String,
+}
 
 /// How far ahead a care process counts as due (the recall window): the information-gathering
 /// appointment should catch everything that falls due before the conversation's review date.
@@ -32,6 +43,8 @@ pub struct CycleRules {
     pub risk_factors: Vec<RiskFactor>,
     /// When in the year people are recalled, by scope (`data/recall.csv`).
     pub recall: Vec<(Scope, RecallRule)>,
+    /// Population measures kept per practice (`data/measures.csv`).
+    pub measures: Vec<Measure>,
     /// A fingerprint of the rule files' text: when it changes, kept statuses are recomputed.
     pub fingerprint: String,
 }
@@ -43,6 +56,7 @@ pub struct CycleRuleSources<'a> {
     pub eligibility: &'a str,
     pub risk_factors: &'a str,
     pub recall: &'a str,
+    pub measures: &'a str,
 }
 
 impl CycleRules {
@@ -64,6 +78,7 @@ impl CycleRules {
             eligibility: include_str!("../../../data/eligibility.csv"),
             risk_factors: include_str!("../../../data/risk-factors.csv"),
             recall: include_str!("../../../data/recall.csv"),
+            measures: include_str!("../../../data/measures.csv"),
         }
     }
 
@@ -74,14 +89,16 @@ impl CycleRules {
         let eligibility = eligibility(catalogue, sources.eligibility)?;
         let risk_factors = risk_factors(catalogue, sources.risk_factors)?;
         let recall = recall(sources.recall)?;
+        let measures = measures(catalogue, &care_processes, sources.measures)?;
         let fingerprint = fingerprint(&[
             sources.care_processes,
             sources.targets,
             sources.eligibility,
             sources.risk_factors,
             sources.recall,
+            sources.measures,
         ]);
-        Ok(Self { care_processes, targets, eligibility, risk_factors, recall, fingerprint })
+        Ok(Self { care_processes, targets, eligibility, risk_factors, recall, measures, fingerprint })
     }
 
     /// The display name of a checklist item (from the first care process that defines it).
@@ -399,6 +416,35 @@ fn recall(text: &str) -> Result<Vec<(Scope, RecallRule)>, CatalogueError> {
     Ok(rules)
 }
 
+fn measures(catalogue: &Catalogue, processes: &[CareProcess], text: &str) -> Result<Vec<Measure>, CatalogueError> {
+    let file = MEASURES_FILE;
+    let table = records(file, text, &["id", "register", "items", "name", "source"], &[])?;
+    let mut measures: Vec<Measure> = Vec::new();
+    for (line, record) in table.rows {
+        let id = required_text(file, line, &record, 0, "id")?;
+        if measures.iter().any(|measure| measure.id == id) {
+            return Err(invalid(file, line, format!("measure `{id}` is defined twice")));
+        }
+        let register_id = required_text(file, line, &record, 1, "register")?;
+        register(catalogue, file, line, register_id, false)?;
+        let mut items = Vec::new();
+        for item in required_text(file, line, &record, 2, "items")?.split_whitespace() {
+            if !processes.iter().any(|process| process.item == item && process.register == register_id) {
+                return Err(invalid(file, line, format!("item `{item}` is not a care process of `{register_id}`")));
+            }
+            items.push(item.to_owned());
+        }
+        measures.push(Measure {
+            id: id.to_owned(),
+            register: register_id.to_owned(),
+            items,
+            name: required_text(file, line, &record, 3, "name")?.to_owned(),
+            source: required_text(file, line, &record, 4, "source")?.to_owned(),
+        });
+    }
+    Ok(measures)
+}
+
 fn count_comparison(file: &str, line: u64, text: &str) -> Result<(Comparison, f64), CatalogueError> {
     let (symbol, number_text) = [">=", "<=", ">", "<"]
         .into_iter()
@@ -411,7 +457,7 @@ fn count_comparison(file: &str, line: u64, text: &str) -> Result<(Comparison, f6
 mod tests {
     use super::*;
 
-    fn load_with(edit: impl Fn(&mut [String; 5])) -> Result<CycleRules, CatalogueError> {
+    fn load_with(edit: impl Fn(&mut [String; 6])) -> Result<CycleRules, CatalogueError> {
         let standard = CycleRules::embedded_sources();
         let mut texts = [
             standard.care_processes.to_owned(),
@@ -419,6 +465,7 @@ mod tests {
             standard.eligibility.to_owned(),
             standard.risk_factors.to_owned(),
             standard.recall.to_owned(),
+            standard.measures.to_owned(),
         ];
         edit(&mut texts);
         let sources = CycleRuleSources {
@@ -427,6 +474,7 @@ mod tests {
             eligibility: &texts[2],
             risk_factors: &texts[3],
             recall: &texts[4],
+            measures: &texts[5],
         };
         CycleRules::load(Catalogue::shared().unwrap(), &sources)
     }
@@ -497,6 +545,9 @@ mod tests {
         let error =
             load_with(|texts| texts[4] = texts[4].replace("default,birth_month,", "default,month:13,")).unwrap_err();
         assert!(error.to_string().contains("data/recall.csv") && error.to_string().contains("month:13"), "{error}");
+        let error =
+            load_with(|texts| texts[5] = texts[5].replace("urine_acr foot_check", "urine_acr foot_exam")).unwrap_err();
+        assert!(error.to_string().contains("item `foot_exam` is not a care process of `diabetes`"), "{error}");
     }
 
     #[test]

@@ -111,3 +111,79 @@ mod tests {
         );
     }
 }
+
+/// A population measure to keep (from `data/measures.csv`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeasureDefinition {
+    pub id: String,
+    pub register: String,
+    pub items: Vec<String>,
+}
+
+impl Store {
+    /// Recomputes the kept measures of the given practices (after their statuses changed).
+    pub async fn refresh_kept_measures(
+        &self,
+        practices: &[String],
+        measures: &[MeasureDefinition],
+        now: &str,
+    ) -> Result<(), StoreError> {
+        for practice in practices {
+            for measure in measures {
+                let items: Vec<&str> = measure.items.iter().map(String::as_str).collect();
+                let counts = self.care_process_completeness(Some(practice), &measure.register, &items).await?;
+                let mut rows = vec![(String::new(), counts.people), ("*".to_owned(), counts.all_done)];
+                rows.extend(counts.items);
+                let mut transaction = self.pool().begin().await?;
+                for (item, people) in rows {
+                    sqlx::query(
+                        "INSERT INTO kept_measure (practice_ods_code, measure, item, people, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (practice_ods_code, measure, item) DO UPDATE SET people = excluded.people, updated_at = excluded.updated_at",
+                    )
+                    .bind(practice.clone())
+                    .bind(measure.id.clone())
+                    .bind(item)
+                    .bind(people)
+                    .bind(now.to_owned())
+                    .execute(&mut *transaction)
+                    .await?;
+                }
+                transaction.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A kept measure for one practice (or, with `None`, summed over every practice), in the
+    /// measure's item order; `None` when never computed.
+    pub async fn kept_measure(
+        &self,
+        practice: Option<&str>,
+        measure: &MeasureDefinition,
+    ) -> Result<Option<Completeness>, StoreError> {
+        let rows: Vec<(String, i64)> = match practice {
+            Some(practice) => {
+                sqlx::query_as("SELECT item, people FROM kept_measure WHERE practice_ods_code = $1 AND measure = $2")
+                    .bind(practice.to_owned())
+                    .bind(measure.id.clone())
+                    .fetch_all(self.pool())
+                    .await?
+            }
+            None => {
+                sqlx::query_as(
+                    "SELECT item, CAST(SUM(people) AS BIGINT) FROM kept_measure WHERE measure = $1 GROUP BY item",
+                )
+                .bind(measure.id.clone())
+                .fetch_all(self.pool())
+                .await?
+            }
+        };
+        let count = |item: &str| rows.iter().find(|(known, _)| known == item).map(|(_, people)| *people);
+        let Some(people) = count("") else { return Ok(None) };
+        Ok(Some(Completeness {
+            people,
+            all_done: count("*").unwrap_or(0),
+            items: measure.items.iter().map(|item| (item.clone(), count(item).unwrap_or(0))).collect(),
+        }))
+    }
+}

@@ -27,7 +27,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use audit::{AuditEntry, AuditFilter, NewAuditEvent};
-pub use completeness::Completeness;
+pub use completeness::{Completeness, MeasureDefinition};
 pub use import::{ClinicalRecord, ImportWriter, PatientRef, RecordCounts, WriteOutcome};
 pub use read::{
     ConditionRow, EncounterRow, MedicationRow, ObservationRow, PatientListing, PatientRow, PatientSearch,
