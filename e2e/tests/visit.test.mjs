@@ -140,6 +140,7 @@ describe('the information-gathering visit', () => {
     await Promise.all([page.waitForURL(/\/review$/), page.getByRole('link', { name: 'Review results (professional preparation)' }).click()])
     await checkPage(page, 'review page')
     assert.match(await page.locator('#open-flags + ul').innerText(), /184/, 'the urgent blood pressure is listed')
+    assert.match(await page.locator('main').innerText(), /Information-gathering visit on \d+ \w+ \d{4}; 0 results have arrived since/)
 
     await Promise.all([page.waitForURL(/\/review$/), page.getByRole('button', { name: 'Mark results reviewed' }).click()])
     await checkPage(page, 'review with nothing entered')

@@ -58,6 +58,10 @@ pub struct ReviewView {
     pub reviewed_by: Option<String>,
     /// Current personal targets by observable (value as text).
     pub targets: BTreeMap<String, String>,
+    /// The latest information-gathering visit (a Year of Care contact), and how many results
+    /// have arrived since it (laboratory results come after the visit, by import).
+    pub visit_on: Option<String>,
+    pub results_since_visit: usize,
 }
 
 /// What the clinician submits.
@@ -130,6 +134,14 @@ impl Concord {
                 });
             }
         }
+        let visit = record
+            .encounters
+            .iter()
+            .filter(|encounter| encounter.year_of_care_contact && encounter.status == "attended")
+            .map(|encounter| encounter.start_at.clone())
+            .max();
+        let results_since_visit =
+            visit.as_ref().map_or(0, |start| record.results.iter().filter(|result| result.effective > *start).count());
         let cycle = self.store.cycle(patient_id, i64::from(now.year())).await?;
         let targets = personal
             .iter()
@@ -155,6 +167,8 @@ impl Concord {
             assigned_to: cycle.as_ref().and_then(|row| row.assigned_to.clone()).unwrap_or_default(),
             reviewed_by: cycle.and_then(|row| row.results_reviewed_by),
             targets,
+            visit_on: visit.map(|start| start.chars().take(10).collect()),
+            results_since_visit,
         })
     }
 

@@ -506,7 +506,7 @@ impl Concord {
             return Ok(Err(VisitErrors(errors)));
         }
 
-        let rows: Vec<(PatientRef, String, ClinicalRecord)> = records
+        let mut rows: Vec<(PatientRef, String, ClinicalRecord)> = records
             .iter()
             .map(|(observable, observation)| {
                 (
@@ -516,6 +516,26 @@ impl Concord {
                 )
             })
             .collect();
+        // The visit itself, as a Year of Care contact: never counted as an unscheduled GP contact
+        // (docs/unscheduled-contacts.md), and the point later laboratory results are counted from.
+        rows.push((
+            PatientRef::Id(patient_id.to_owned()),
+            format!("{visit_key}/encounter"),
+            ClinicalRecord::Encounter(concord_domain::record::Encounter {
+                start: now,
+                setting: concord_domain::record::EncounterSetting::Surgery,
+                clinician: if staff.role == concord_domain::access::StaffRole::Nurse {
+                    concord_domain::record::Clinician::Nurse
+                } else {
+                    concord_domain::record::Clinician::HealthcareAssistant
+                },
+                status: concord_domain::record::EncounterStatus::Attended,
+                kind: None,
+                planned: Some(true),
+                booked_at: None,
+                year_of_care_contact: true,
+            }),
+        ));
         let outcome = self.store.import_writer(staff.actor()).write(&[], &[], &rows).await?;
         if !outcome.refused_records.is_empty() {
             return Err(AppError::Refused("The person is no longer in the record; nothing was saved".into()));

@@ -109,6 +109,15 @@ async fn a_visit_is_validated_saved_audited_and_flags_risk_at_once() {
         // BP (2) + PHQ-2 + PHQ-9 + item 9 = 5 results.
         assert_eq!(saved.results_saved, 5);
         assert_eq!(concord.store.observations(&patient).await.unwrap().len(), before + 5);
+        let encounters = concord.store.encounters(&patient).await.unwrap();
+        assert!(
+            encounters.iter().any(|encounter| encounter.year_of_care_contact && encounter.status == "attended"),
+            "the visit is recorded as a Year of Care contact: {encounters:?}"
+        );
+        let nurse = StaffMember { role: StaffRole::Nurse, ..hca() };
+        let review = concord.review_view(&nurse, &patient, now).await.unwrap();
+        assert_eq!(review.visit_on.as_deref(), Some(now.date().to_string().as_str()), "the review shows the visit");
+        assert_eq!(review.results_since_visit, 0);
         let events = concord
             .store
             .audit_events(&concord_store::AuditFilter { limit: Some(20), ..Default::default() })

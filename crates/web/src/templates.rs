@@ -500,6 +500,8 @@ pub(crate) struct ReviewTemplate {
     pub record_href: String,
     pub name: String,
     pub stage: String,
+    /// "Information-gathering visit on 1 December 2026; 3 results have arrived since." (or empty)
+    pub visit: String,
     pub can_review: bool,
     pub reviewed_by: String,
     pub results: Vec<ReviewResultView>,

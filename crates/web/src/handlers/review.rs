@@ -83,6 +83,14 @@ async fn render(
         record_href: format!("/patients/record/{reference}"),
         name: views::clinical_name(&row.patient.name.family, &row.patient.name.given),
         stage: view.stage.map(|stage| stage.label().to_owned()).unwrap_or_else(|| "Due".into()),
+        visit: view.visit_on.as_deref().map_or_else(String::new, |on| {
+            format!(
+                "Information-gathering visit on {}; {} {} arrived since.",
+                views::stored_date(on),
+                view.results_since_visit,
+                if view.results_since_visit == 1 { "result has" } else { "results have" }
+            )
+        }),
         can_review: signed_in.staff.require(concord_domain::access::Permission::TriageResults).is_ok(),
         reviewed_by: view.reviewed_by.clone().unwrap_or_default(),
         results: view
