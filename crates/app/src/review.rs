@@ -62,6 +62,30 @@ pub struct ReviewView {
     /// have arrived since it (laboratory results come after the visit, by import).
     pub visit_on: Option<String>,
     pub results_since_visit: usize,
+    /// The samples that visit sent to the laboratory, each with its result or how long it has
+    /// been awaited.
+    pub samples: Vec<SampleView>,
+}
+
+/// One laboratory sample from the visit, as the review shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleView {
+    pub item: String,
+    pub name: String,
+    /// The result that answered the sample: (what and its value, e.g. "HbA1c 53 mmol/mol";
+    /// its date, ISO 8601).
+    pub result: Option<(String, String)>,
+    /// Days since the sample was sent, while it has no result.
+    pub awaited_days: Option<i64>,
+    /// No result within the window (`concord_domain::visit::ATTACH_WINDOW_DAYS`).
+    pub overdue: bool,
+}
+
+impl ReviewView {
+    /// Names of the visit's samples with no result yet.
+    pub fn awaited(&self) -> Vec<&str> {
+        self.samples.iter().filter(|sample| sample.result.is_none()).map(|sample| sample.name.as_str()).collect()
+    }
 }
 
 /// What the clinician submits.
@@ -71,6 +95,9 @@ pub struct ReviewInput {
     pub assign_to: String,
     /// Observable id → value typed (empty: no change).
     pub targets: BTreeMap<String, String>,
+    /// The clinician confirms reviewing although some of the visit's laboratory results are
+    /// still awaited (recorded in the audit trail with the names of those results).
+    pub without_awaited: bool,
 }
 
 impl Concord {
@@ -142,6 +169,7 @@ impl Concord {
             .max();
         let results_since_visit =
             visit.as_ref().map_or(0, |start| record.results.iter().filter(|result| result.effective > *start).count());
+        let samples = self.visit_samples(patient_id, &record, &rules, &person, now.date()).await?;
         let cycle = self.store.cycle(patient_id, i64::from(now.year())).await?;
         let targets = personal
             .iter()
@@ -169,7 +197,99 @@ impl Concord {
             targets,
             visit_on: visit.map(|start| start.chars().take(10).collect()),
             results_since_visit,
+            samples,
         })
+    }
+
+    /// Names of the latest visit's samples still awaited from the laboratory.
+    async fn review_awaited(&self, patient_id: &str, now: OffsetDateTime) -> Result<Vec<String>, AppError> {
+        let rules = self.status_rules().await?;
+        let Some(record) = self.store.person_records(&[patient_id.to_owned()]).await?.pop() else {
+            return Err(AppError::NotFound("No such person".into()));
+        };
+        let (person, _) = snapshot(&record, &rules, now.date());
+        Ok(self
+            .visit_samples(patient_id, &record, &rules, &person, now.date())
+            .await?
+            .into_iter()
+            .filter(|sample| sample.result.is_none())
+            .map(|sample| sample.name)
+            .collect())
+    }
+
+    /// The samples sent at the person's latest information-gathering visit, matched to their results.
+    async fn visit_samples(
+        &self,
+        patient_id: &str,
+        record: &concord_store::PersonRecord,
+        rules: &crate::status::StatusRules<'_>,
+        person: &concord_domain::snapshot::PersonSnapshot,
+        today: time::Date,
+    ) -> Result<Vec<SampleView>, AppError> {
+        use concord_domain::visit::{SampleSent, SampleState, sample_states};
+        let Some(visit_start) = record
+            .encounters
+            .iter()
+            .filter(|encounter| encounter.year_of_care_contact && encounter.status == "attended")
+            .map(|encounter| encounter.start_at.clone())
+            .max()
+        else {
+            return Ok(vec![]);
+        };
+        let visit_day = visit_start.get(..10).unwrap_or_default();
+        let mut names = BTreeMap::new();
+        let sent: Vec<SampleSent> = self
+            .store
+            .laboratory_samples(patient_id)
+            .await?
+            .into_iter()
+            .filter(|row| row.sent_at.get(..10) == Some(visit_day))
+            .filter_map(|row| {
+                let sent_on = time::Date::parse(
+                    row.sent_at.get(..10)?,
+                    time::macros::format_description!("[year]-[month]-[day]"),
+                )
+                .ok()?;
+                Some(SampleSent { item: row.item, sent_on })
+            })
+            .collect();
+        let evidence = |item: &str| -> &[String] {
+            rules
+                .cycle
+                .care_processes
+                .iter()
+                .find(|process| process.item == item)
+                .map_or(&[][..], |process| process.evidence.as_slice())
+        };
+        for process in &rules.cycle.care_processes {
+            names.entry(process.item.clone()).or_insert_with(|| process.name.clone());
+        }
+        Ok(sample_states(&sent, evidence, person, today)
+            .into_iter()
+            .map(|(sample, state)| {
+                let (result, awaited_days, overdue) = match state {
+                    SampleState::Arrived(point) => {
+                        let name = rules.catalogue.observable(&point.observable);
+                        let value = match (point.value, name.and_then(|o| o.canonical_unit.as_ref())) {
+                            (Some(value), Some(unit)) => format!("{value} {}", unit.display()),
+                            (Some(value), None) => format!("{value}"),
+                            (None, _) => "recorded".to_owned(),
+                        };
+                        let label = name.map_or_else(|| point.observable.clone(), |o| o.name.clone());
+                        (Some((format!("{label} {value}"), date_text(point.date()))), None, false)
+                    }
+                    SampleState::Awaited { days } => (None, Some(days), false),
+                    SampleState::Overdue { days } => (None, Some(days), true),
+                };
+                SampleView {
+                    name: names.get(&sample.item).cloned().unwrap_or_else(|| sample.item.clone()),
+                    item: sample.item,
+                    result,
+                    awaited_days,
+                    overdue,
+                }
+            })
+            .collect())
     }
 
     async fn personal_targets(&self, patient_id: &str) -> Result<Vec<PersonalTarget>, AppError> {
@@ -250,6 +370,18 @@ impl Concord {
                 )),
             }
         }
+        let awaited: Vec<String> = self.review_awaited(patient_id, now).await?;
+        if !awaited.is_empty() && !input.without_awaited {
+            errors.push((
+                "without_awaited".to_owned(),
+                format!(
+                    "{} still awaited from the laboratory: wait for the {}, or confirm you are reviewing without {}",
+                    join_names(&awaited),
+                    if awaited.len() == 1 { "result" } else { "results" },
+                    if awaited.len() == 1 { "it" } else { "them" }
+                ),
+            ));
+        }
         if !errors.is_empty() {
             return Ok(Err(errors));
         }
@@ -276,8 +408,30 @@ impl Concord {
         change.after.comment_for_person = Some(comment.to_owned());
         change.after.assigned_to = Some(input.assign_to.clone());
         change.after.results_reviewed_by = Some(staff.display_name.clone());
+        if !awaited.is_empty() {
+            self.store
+                .record_audit(&[concord_store::NewAuditEvent {
+                    actor: staff.actor(),
+                    organisation: staff.organisation.clone(),
+                    patient_id: Some(patient_id.to_owned()),
+                    action: concord_domain::audit::AuditAction::Update,
+                    entity: "ResultsReview".into(),
+                    detail: format!("results reviewed without the awaited {}", join_names(&awaited)),
+                    request_id: None,
+                }])
+                .await?;
+        }
         self.store.set_personal_targets(patient_id, &targets, &staff.actor(), &timestamp(now)).await?;
         let version = self.store.apply_cycle_change(&change, &staff.actor(), &timestamp(now)).await?;
         Ok(Ok(CycleRow { version, ..change.after }))
+    }
+}
+
+/// "HbA1c", "HbA1c and urine ACR", "HbA1c, cholesterol and urine ACR".
+fn join_names(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }

@@ -36,6 +36,9 @@ pub enum FieldKind {
     Choice(Vec<(String, String, Code)>),
     /// A tick: the check was done (the observable's code is recorded as a finding).
     Done,
+    /// A tick: a sample for this checklist item went to the laboratory; its result arrives by
+    /// import and is matched to the visit (`concord_domain::visit`).
+    SampleSent,
 }
 
 /// One field of the visit form.
@@ -84,6 +87,8 @@ pub struct VisitOutcome {
     /// Open urgent red flags for the person after the visit (including ones just raised).
     pub urgent_flags: Vec<String>,
     pub stage: Option<String>,
+    /// Checklist items whose samples went to the laboratory (names), awaited by import.
+    pub samples_sent: Vec<String>,
 }
 
 const PHQ_OPTIONS: [(&str, &str); 4] =
@@ -133,10 +138,28 @@ fn phq_question(name: &str, label: &str) -> VisitField {
     }
 }
 
-/// The fields that record a checklist item at the visit. Lab tests may be left blank: the sample
-/// goes to the laboratory and the result arrives later by import.
+/// Checklist items whose sample usually goes to the laboratory from the visit.
+pub const LABORATORY_ITEMS: [&str; 5] = ["hba1c", "cholesterol", "kidney_function", "urine_acr", "potassium"];
+
+/// The fields that record a checklist item at the visit. A laboratory test has a point-of-care
+/// value or, more often, a tick that its sample went to the laboratory.
 fn fields_for(item: &str) -> Vec<VisitField> {
-    let lab = "Leave blank if the sample goes to the laboratory; the result arrives by import";
+    let mut fields = measured_fields(item);
+    if LABORATORY_ITEMS.contains(&item) {
+        fields.push(VisitField {
+            name: format!("sample_{item}"),
+            observable: String::new(),
+            label: "Sample sent to the laboratory".into(),
+            hint: "The result joins this visit when it arrives by import".into(),
+            unit: String::new(),
+            kind: FieldKind::SampleSent,
+        });
+    }
+    fields
+}
+
+fn measured_fields(item: &str) -> Vec<VisitField> {
+    let lab = "Only for a point-of-care test done now";
     match item {
         "blood_pressure" => vec![
             number("systolic_bp", "Systolic blood pressure", "", "mmHg"),
@@ -353,7 +376,32 @@ impl Concord {
             source: ResultSource::Concord,
         };
         let mut phq = [None::<u8>; 9];
+        // (checklist item, its name) for each sample sent.
+        let mut samples: Vec<(String, String)> = Vec::new();
+        for section in &form.sections {
+            let sent = section.fields.iter().any(|field| {
+                field.kind == FieldKind::SampleSent && answer(&field.name).is_some_and(|text| text != "no")
+            });
+            if !sent {
+                continue;
+            }
+            let measured =
+                section.fields.iter().find(|field| field.kind == FieldKind::Number && answer(&field.name).is_some());
+            if let Some(field) = measured {
+                errors.push((
+                    field.name.clone(),
+                    format!(
+                        "{}: record a point-of-care result or that the sample went to the laboratory, not both",
+                        section.name
+                    ),
+                ));
+            }
+            samples.push((section.item.clone(), section.name.clone()));
+        }
         for field in form.sections.iter().flat_map(|section| &section.fields) {
+            if field.kind == FieldKind::SampleSent {
+                continue;
+            }
             let Some(text) = answer(&field.name) else { continue };
             if let Some(question) = field.name.strip_prefix("phq_q").and_then(|n| n.parse::<usize>().ok()) {
                 match text.parse::<u8>() {
@@ -418,6 +466,7 @@ impl Concord {
                     }
                     None => errors.push((field.name.clone(), format!("Choose one option for {}", field.label))),
                 },
+                FieldKind::SampleSent => {}
                 FieldKind::Done => {
                     records.push((
                         field.observable.clone(),
@@ -496,10 +545,10 @@ impl Concord {
         } else if phq[2..].iter().any(Option::is_some) {
             errors.push(("phq_q1".into(), "Answer the first two mood questions before the others".into()));
         }
-        if records.is_empty() && errors.is_empty() {
+        if records.is_empty() && samples.is_empty() && errors.is_empty() {
             errors.push((
                 form.sections.iter().flat_map(|s| &s.fields).next().map_or_else(String::new, |f| f.name.clone()),
-                "Record at least one measurement or answer".into(),
+                "Record at least one measurement, answer or sample sent".into(),
             ));
         }
         if !errors.is_empty() {
@@ -516,6 +565,17 @@ impl Concord {
                 )
             })
             .collect();
+        rows.extend(samples.iter().map(|(item, _)| {
+            (
+                PatientRef::Id(patient_id.to_owned()),
+                format!("{visit_key}/sample/{item}"),
+                ClinicalRecord::LaboratorySample(concord_store::LaboratorySample {
+                    visit_key: visit_key.clone(),
+                    item: item.clone(),
+                    sent_at: now,
+                }),
+            )
+        }));
         // The visit itself, as a Year of Care contact: never counted as an unscheduled GP contact
         // (docs/unscheduled-contacts.md), and the point later laboratory results are counted from.
         rows.push((
@@ -565,6 +625,7 @@ impl Concord {
             risk_of_harm,
             urgent_flags,
             stage: stage.and_then(|text| Stage::parse(&text)).map(|stage| stage.label().to_owned()),
+            samples_sent: samples.into_iter().map(|(_, name)| name).collect(),
         }))
     }
 }

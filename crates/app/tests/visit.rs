@@ -131,3 +131,109 @@ async fn a_visit_is_validated_saved_audited_and_flags_risk_at_once() {
         assert!(concord.record_visit(&commissioner, &patient, &answers(&[("systolic_bp", "120")]), now).await.is_err());
     }
 }
+
+/// Imports one observation row (Concord CSV) for the person with NHS number 943 476 5919.
+async fn import_result(concord: &Concord, row: &str) {
+    let directory = common::scratch("concord-app-visit-lab");
+    std::fs::write(
+        directory.join("observations.csv"),
+        format!("record_id,nhs_number,local_patient_id,code_system,code,term,effective_at,value,unit,status\n{row}\n"),
+    )
+    .unwrap();
+    let report = concord
+        .import(
+            ImportOptions {
+                paths: vec![directory],
+                extract_date: time::OffsetDateTime::now_utc().date(),
+                source_system: "test".into(),
+                synthetic: true,
+                default_practice: None,
+                actor: Actor::System("test".into()),
+            },
+            |_| {},
+        )
+        .await
+        .unwrap();
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+}
+
+#[tokio::test]
+async fn laboratory_results_arriving_later_join_the_visit_and_hold_the_review_until_confirmed() {
+    for concord in common::engines("app_visit_lab").await {
+        let patient = person_with_diabetes(&concord).await;
+        let now = time::OffsetDateTime::now_utc();
+        let nurse = StaffMember { role: StaffRole::Nurse, username: "demo.nurse".into(), ..hca() };
+
+        // A point-of-care value and "sent to the laboratory" for the same test: refused, nothing saved.
+        let before = concord.store.observations(&patient).await.unwrap().len();
+        let refused = concord
+            .record_visit(&hca(), &patient, &answers(&[("hba1c", "60"), ("sample_hba1c", "yes")]), now)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(refused.0.iter().map(|(field, _)| field.as_str()).collect::<Vec<_>>(), ["hba1c"], "{refused:?}");
+        assert_eq!(concord.store.observations(&patient).await.unwrap().len(), before);
+        assert!(concord.store.laboratory_samples(&patient).await.unwrap().is_empty(), "no sample recorded");
+
+        let saved = concord
+            .record_visit(
+                &hca(),
+                &patient,
+                &answers(&[
+                    ("systolic_bp", "128"),
+                    ("diastolic_bp", "76"),
+                    ("sample_hba1c", "yes"),
+                    ("sample_urine_acr", "yes"),
+                ]),
+                now,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(saved.samples_sent.len(), 2, "{:?}", saved.samples_sent);
+        let review = concord.review_view(&nurse, &patient, now).await.unwrap();
+        let awaited: Vec<&str> =
+            review.samples.iter().filter(|s| s.result.is_none()).map(|s| s.item.as_str()).collect();
+        assert_eq!(awaited, ["hba1c", "urine_acr"], "{:?}", review.samples);
+
+        let input = concord_app::review::ReviewInput {
+            comment: "Your blood pressure is where we hoped.".into(),
+            assign_to: "nurse".into(),
+            targets: BTreeMap::new(),
+            without_awaited: false,
+        };
+        let held = concord.review_results(&nurse, &patient, &input, now).await.unwrap().unwrap_err();
+        let (field, message) = &held[0];
+        assert_eq!(field, "without_awaited");
+        assert!(message.contains("HbA1c") && message.contains(" and "), "names both awaited results: {message}");
+
+        // The laboratory's HbA1c arrives by import, dated the day of the visit: it joins the visit.
+        let day = now.date();
+        import_result(
+            &concord,
+            &format!(
+                "LAB1,9434765919,,snomed,999791000000106,HbA1c level - IFCC standardised,{day}T09:00,58,mmol/mol,final"
+            ),
+        )
+        .await;
+        let review = concord.review_view(&nurse, &patient, now).await.unwrap();
+        let hba1c = review.samples.iter().find(|sample| sample.item == "hba1c").unwrap();
+        let (value, date) = hba1c.result.as_ref().expect("the HbA1c has arrived");
+        assert!(value.contains("58"), "{value}");
+        assert_eq!(date, &day.to_string());
+        assert_eq!(review.awaited().len(), 1, "urine ACR still awaited: {:?}", review.samples);
+
+        // The clinician may review without the urine ACR, and that is recorded.
+        let confirmed = concord_app::review::ReviewInput { without_awaited: true, ..input };
+        concord.review_results(&nurse, &patient, &confirmed, now).await.unwrap().unwrap();
+        let events = concord
+            .store
+            .audit_events(&concord_store::AuditFilter { limit: Some(50), ..Default::default() })
+            .await
+            .unwrap();
+        assert!(
+            events.iter().any(|event| event.entity == "ResultsReview" && event.detail.contains("without the awaited")),
+            "the review without the awaited result is audited"
+        );
+    }
+}

@@ -20,6 +20,7 @@ pub mod risk;
 pub mod snapshot;
 pub mod target;
 pub mod units;
+pub mod visit;
 
 pub use code::{Code, CodeSystem, CodedConcept};
 pub use nhs_number::{NhsNumber, NhsNumberError, NhsNumberVerification};

@@ -43,6 +43,18 @@ pub enum ClinicalRecord {
         effective: Option<OffsetDateTime>,
         reason: String,
     },
+    /// A sample sent to the laboratory from the information-gathering visit; its result arrives
+    /// later by import.
+    LaboratorySample(LaboratorySample),
+}
+
+/// A laboratory sample sent for one checklist item (e.g. `hba1c`) at a visit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaboratorySample {
+    /// The visit's key (the source-key prefix of everything recorded at it).
+    pub visit_key: String,
+    pub item: String,
+    pub sent_at: OffsetDateTime,
 }
 
 /// Counts of rows written (inserted or changed) per kind of record.
@@ -54,11 +66,18 @@ pub struct RecordCounts {
     pub observations: u64,
     pub medications: u64,
     pub encounters: u64,
+    pub laboratory_samples: u64,
 }
 
 impl RecordCounts {
     pub fn total(&self) -> u64 {
-        self.organisations + self.patients + self.conditions + self.observations + self.medications + self.encounters
+        self.organisations
+            + self.patients
+            + self.conditions
+            + self.observations
+            + self.medications
+            + self.encounters
+            + self.laboratory_samples
     }
 
     pub fn add(&mut self, other: &Self) {
@@ -68,6 +87,7 @@ impl RecordCounts {
         self.observations += other.observations;
         self.medications += other.medications;
         self.encounters += other.encounters;
+        self.laboratory_samples += other.laboratory_samples;
     }
 }
 
@@ -166,6 +186,7 @@ impl ImportWriter {
         let mut observations = Vec::new();
         let mut medications = Vec::new();
         let mut encounters = Vec::new();
+        let mut samples = Vec::new();
         for (index, (patient_ref, source_key, record)) in records.iter().enumerate() {
             let Some(patient_id) = self.resolve(&mut transaction, patient_ref).await? else {
                 let reason = match patient_ref {
@@ -191,6 +212,9 @@ impl ImportWriter {
                 }
                 ClinicalRecord::Encounter(encounter) => {
                     encounters.push(encounter_row(&patient_id, source_key, encounter, &now))
+                }
+                ClinicalRecord::LaboratorySample(sample) => {
+                    samples.push(sample_row(&patient_id, source_key, sample, &now))
                 }
             }
         }
@@ -223,6 +247,13 @@ impl ImportWriter {
                 conflict: &["source_key"],
                 rows: encounters,
                 count: |counts| counts.encounters += 1,
+            },
+            TableWrite {
+                table: "laboratory_sample",
+                columns: SAMPLE_COLUMNS,
+                conflict: &["source_key"],
+                rows: samples,
+                count: |counts| counts.laboratory_samples += 1,
             },
         ];
         let chunk_rows = chunk_rows(self.store.backend());
@@ -396,6 +427,7 @@ fn describe_counts(counts: &RecordCounts) -> String {
         ("observations", counts.observations),
         ("medications", counts.medications),
         ("encounters", counts.encounters),
+        ("laboratory samples", counts.laboratory_samples),
     ]
     .into_iter()
     .filter(|(_, count)| *count > 0)
@@ -654,6 +686,20 @@ fn encounter_row(patient_id: &str, source_key: &str, encounter: &Encounter, now:
         Value::Integer(encounter.planned.map(i64::from)),
         Value::optional_text(encounter.booked_at.map(sql::timestamp_text)),
         Value::Integer(Some(i64::from(encounter.year_of_care_contact))),
+        Value::text(now),
+    ]
+}
+
+const SAMPLE_COLUMNS: &[&str] = &["id", "patient_id", "source_key", "visit_key", "item", "sent_at", "updated_at"];
+
+fn sample_row(patient_id: &str, source_key: &str, sample: &LaboratorySample, now: &str) -> Vec<Value> {
+    vec![
+        Value::text(sql::new_id()),
+        Value::text(patient_id),
+        Value::text(source_key),
+        Value::text(sample.visit_key.clone()),
+        Value::text(sample.item.clone()),
+        Value::text(sql::timestamp_text(sample.sent_at)),
         Value::text(now),
     ]
 }

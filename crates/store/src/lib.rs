@@ -28,10 +28,10 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use audit::{AuditEntry, AuditFilter, NewAuditEvent};
 pub use completeness::{Completeness, MeasureDefinition};
-pub use import::{ClinicalRecord, ImportWriter, PatientRef, RecordCounts, WriteOutcome};
+pub use import::{ClinicalRecord, ImportWriter, LaboratorySample, PatientRef, RecordCounts, WriteOutcome};
 pub use read::{
     ConditionRow, EncounterRow, MedicationRow, ObservationRow, PatientListing, PatientRow, PatientSearch,
-    RegisterPatient, RejectionRow,
+    RegisterPatient, RejectionRow, SampleRow,
 };
 pub use slots::{
     GP_APPOINTMENT_MINUTES, GP_SYSTEM_NAME_PREFIX, GpAppointmentSync, NewClinicList, NewSlot, ScheduleRow, SlotRow,

@@ -376,6 +376,21 @@ impl Store {
         rows.iter().map(|row| encounter_from_row(row, 0)).collect()
     }
 
+    /// Laboratory samples sent for a person from information-gathering visits, newest first.
+    pub async fn laboratory_samples(&self, patient_id: &str) -> Result<Vec<SampleRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT visit_key, item, sent_at FROM laboratory_sample WHERE patient_id = $1 \
+             ORDER BY sent_at DESC, item",
+        )
+        .bind(patient_id.to_owned())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok(SampleRow { visit_key: row.try_get(0)?, item: row.try_get(1)?, sent_at: row.try_get(2)? }))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
     /// Walks every patient (optionally one practice's) with their conditions, a page at a time, so
     /// memory stays flat however large the population.
     pub async fn for_each_register_patient(
@@ -520,4 +535,13 @@ pub(crate) fn encounter_from_row(row: &AnyRow, offset: usize) -> Result<Encounte
         booked_at: row.try_get(offset + 8)?,
         year_of_care_contact: year_of_care != 0,
     })
+}
+
+/// A laboratory sample sent from a visit, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleRow {
+    pub visit_key: String,
+    pub item: String,
+    /// RFC 3339 UTC.
+    pub sent_at: String,
 }

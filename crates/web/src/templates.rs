@@ -472,6 +472,17 @@ pub(crate) struct VisitSavedTemplate {
     pub risk_of_harm: bool,
     pub urgent_flags: Vec<String>,
     pub stage: String,
+    /// Names of the checklist items whose samples went to the laboratory.
+    pub samples_sent: Vec<String>,
+}
+
+/// One laboratory sample from the visit on the review page.
+pub(crate) struct ReviewSampleView {
+    pub name: String,
+    /// "HbA1c 53 mmol/mol (20 November 2026)", or "Awaited: sent 3 days ago", or the overdue text.
+    pub text: String,
+    pub arrived: bool,
+    pub overdue: bool,
 }
 
 pub(crate) struct ReviewResultView {
@@ -502,6 +513,11 @@ pub(crate) struct ReviewTemplate {
     pub stage: String,
     /// "Information-gathering visit on 1 December 2026; 3 results have arrived since." (or empty)
     pub visit: String,
+    pub samples: Vec<ReviewSampleView>,
+    /// Names of the samples still awaited ("HbA1c and urine ACR"), empty when none.
+    pub awaited: String,
+    pub without_awaited: bool,
+    pub awaited_error: String,
     pub can_review: bool,
     pub reviewed_by: String,
     pub results: Vec<ReviewResultView>,

@@ -11,7 +11,9 @@ use crate::error::PageError;
 use crate::security::RequestContext;
 use crate::session::{SessionPairs, SignedIn};
 use crate::state::AppState;
-use crate::templates::{FieldError, Layout, ReviewResultView, ReviewTargetView, ReviewTemplate, page};
+use crate::templates::{
+    FieldError, Layout, ReviewResultView, ReviewSampleView, ReviewTargetView, ReviewTemplate, page,
+};
 use crate::views;
 
 pub(crate) async fn review_page(
@@ -26,6 +28,7 @@ pub(crate) async fn review_page(
         comment: view.comment.clone(),
         assign_to: view.assigned_to.clone(),
         targets: view.targets.clone(),
+        without_awaited: false,
     };
     render(&state, &context, &signed_in, &reference, &view, &input, &[], None).await
 }
@@ -46,6 +49,7 @@ pub(crate) async fn review_results(
             .iter()
             .map(|(observable, _)| ((*observable).to_owned(), field(&format!("target_{observable}"))))
             .collect(),
+        without_awaited: field("without_awaited") == "yes",
     };
     let now = OffsetDateTime::now_utc();
     let (errors, done) = match state.concord.review_results(&signed_in.staff, &patient_id, &input, now).await {
@@ -91,6 +95,27 @@ async fn render(
                 if view.results_since_visit == 1 { "result has" } else { "results have" }
             )
         }),
+        samples: view
+            .samples
+            .iter()
+            .map(|sample| ReviewSampleView {
+                name: sample.name.clone(),
+                text: match (&sample.result, sample.awaited_days) {
+                    (Some((value, date)), _) => format!("{value} ({})", views::stored_date(date)),
+                    (None, Some(days)) if sample.overdue => {
+                        format!("No result {days} days after the visit: check with the laboratory")
+                    }
+                    (None, Some(0)) => "Awaited: sent today".to_owned(),
+                    (None, Some(1)) => "Awaited: sent yesterday".to_owned(),
+                    (None, days) => format!("Awaited: sent {} days ago", days.unwrap_or_default()),
+                },
+                arrived: sample.result.is_some(),
+                overdue: sample.overdue,
+            })
+            .collect(),
+        awaited: join(&view.awaited()),
+        without_awaited: input.without_awaited,
+        awaited_error: error_for("without_awaited"),
         can_review: signed_in.staff.require(concord_domain::access::Permission::TriageResults).is_ok(),
         reviewed_by: view.reviewed_by.clone().unwrap_or_default(),
         results: view
@@ -159,4 +184,13 @@ async fn render(
             .collect(),
         done,
     })
+}
+
+/// "HbA1c", "HbA1c and urine ACR", "HbA1c, cholesterol and urine ACR".
+fn join(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }

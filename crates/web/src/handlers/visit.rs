@@ -49,6 +49,7 @@ pub(crate) async fn record_visit(
                 risk_of_harm: outcome.risk_of_harm,
                 urgent_flags: outcome.urgent_flags,
                 stage: outcome.stage.unwrap_or_default(),
+                samples_sent: outcome.samples_sent,
             })
         }
         Err(errors) => {
@@ -119,6 +120,7 @@ async fn render(
                             FieldKind::Number => "number",
                             FieldKind::Choice(_) => "choice",
                             FieldKind::Done => "done",
+                            FieldKind::SampleSent => "sample",
                         },
                         options: match &field.kind {
                             FieldKind::Choice(options) => options
