@@ -12,13 +12,16 @@
 #    `make bench-region` of the region's database from part 1.
 # 3. The patient summary page's server time (not with `postgres`).
 #
-# Disk: about 1.1 GB per 100k patients for the extract plus the databases (bench-region: ~18 GB
-# for 1.6M). The cycle part adds ~1.1 GB for the 20k practice (extract 360 MB, SQLite 300 MB,
-# PostgreSQL 380 MB, CSV + Parquet exports 20 MB) and, for bench-region, ~0.8 GB of exports
-# (estimated, not yet measured); the DuckDB venv is ~95 MB.
-# Time on 2 cores: the cycle part takes ~2 min (generating and importing the practice twice is
-# most of it; measured 1m43s on a quiet machine); for bench-region, an estimated 15 min more
-# (each worklist read checks every person's status first, and the region's export).
+# Disk (measured on 30k): `make bench` needs about 1.1 GB per 100k patients for the extract plus
+# the databases, and ~1.1 GB more for the 20k practice of the cycle part; the DuckDB venv ~95 MB.
+# `make bench-region` never has the region's extract (19 KB of NDJSON per person, 30 GB) on disk
+# whole: it is generated and imported 100k people at a time (1.9 GB per slice), and each slice's
+# observations are copied into the floor database right after. Peak: the import database
+# (~20 KB per person, ~32 GB) plus the floor database (~10 KB per person, ~16 GB, dropped once
+# measured): about 50 GB free.
+# Time on 2 cores: the cycle part of `make bench` ~2 min; `make bench-region` about 1.5 hours
+# (PostgreSQL imports ~10k people per 28 s with their statuses kept, ~75 min for 1.6M; the floor
+# and the cycle part add ~15 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 patients=${1:-100000}

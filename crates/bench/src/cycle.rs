@@ -77,7 +77,9 @@ struct EngineFigures {
     mismatches: Vec<String>,
 }
 
-pub async fn run(options: &Options, region_database: Option<(String, ImportRun)>) -> anyhow::Result<()> {
+/// `region_database`: the region's PostgreSQL database the import part filled, the import, and the
+/// arrivals extract made from its slices (the region's extract is never on disk whole).
+pub async fn run(options: &Options, region_database: Option<(String, ImportRun, PathBuf)>) -> anyhow::Result<()> {
     let region = options.skip_sqlite;
     println!(
         "Cycle questions: {} (load average at start: {})",
@@ -96,22 +98,24 @@ pub async fn run(options: &Options, region_database: Option<(String, ImportRun)>
     }
     // The databases to ask, each with the import that filled it.
     let mut databases: Vec<(String, ImportRun)> = Vec::new();
-    let extract = if region {
-        population(&options.work, options.patients, (options.patients / 10_000).max(1) as u32).await?
-    } else {
-        population(&options.work, options.practice_patients, 1).await?
-    };
+    let arrivals_folder;
     if region {
         let base = options.postgres.as_deref().context("region mode needs --postgres URL")?;
         match region_database {
-            Some(database) => databases.push(database),
+            Some((url, run, arrivals)) => {
+                databases.push((url, run));
+                arrivals_folder = arrivals;
+            }
             None => {
                 let url = floor::fresh_postgres_database(base, "bench_cycle").await?;
-                let run = import(&url, &extract).await?;
+                let (run, arrivals, _) = crate::sliced_import(&url, options, None).await?;
                 databases.push((url, run));
+                arrivals_folder = arrivals;
             }
         }
     } else {
+        let extract = population(&options.work, options.practice_patients, 1).await?;
+        arrivals_folder = arrivals(&extract, &options.work)?;
         let database = options.work.join("bench-cycle.db");
         remove_sqlite(&database);
         let url = format!("sqlite://{}", database.display());
@@ -124,7 +128,7 @@ pub async fn run(options: &Options, region_database: Option<(String, ImportRun)>
         }
     }
 
-    let arrivals = arrivals(&extract, &options.work)?;
+    let arrivals = arrivals_folder;
     let mut arrival_runs = Vec::new();
     let mut figures = Vec::new();
     for (url, _) in &databases {
@@ -228,7 +232,7 @@ fn load_average() -> String {
 
 /// An extract of new results: every `ARRIVAL_EVERY`th observation of the population again under a
 /// new id, as if the GP system had sent results recorded since the last extract.
-fn arrivals(population: &Path, work: &Path) -> anyhow::Result<PathBuf> {
+pub fn arrivals(population: &Path, work: &Path) -> anyhow::Result<PathBuf> {
     let name = population.file_name().context("population folder")?.to_string_lossy().into_owned();
     let folder = work.join(format!("arrivals-{name}"));
     if folder.join("complete").exists() {
@@ -236,8 +240,16 @@ fn arrivals(population: &Path, work: &Path) -> anyhow::Result<PathBuf> {
     }
     let _ = std::fs::remove_dir_all(&folder);
     std::fs::create_dir_all(&folder)?;
-    let input = std::io::BufReader::new(std::fs::File::open(population.join("Observation.ndjson"))?);
     let mut output = BufWriter::new(std::fs::File::create(folder.join("Observation.ndjson"))?);
+    append_arrivals(population, &mut output)?;
+    output.flush()?;
+    std::fs::write(folder.join("complete"), b"")?;
+    Ok(folder)
+}
+
+/// Appends every `ARRIVAL_EVERY`th observation of an extract, under a new id, to `output`.
+pub fn append_arrivals(extract: &Path, output: &mut impl Write) -> anyhow::Result<()> {
+    let input = std::io::BufReader::new(std::fs::File::open(extract.join("Observation.ndjson"))?);
     for (index, line) in input.lines().enumerate() {
         let line = line?;
         if index % ARRIVAL_EVERY != 0 {
@@ -246,9 +258,7 @@ fn arrivals(population: &Path, work: &Path) -> anyhow::Result<PathBuf> {
         let at = line.find("\"id\":\"").context("an observation without an id")? + 6;
         writeln!(output, "{}arrival-{}", &line[..at], &line[at..])?;
     }
-    output.flush()?;
-    std::fs::write(folder.join("complete"), b"")?;
-    Ok(folder)
+    Ok(())
 }
 
 /// Runs `question`, adding the seconds it took to `times`.

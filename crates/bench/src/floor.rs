@@ -63,50 +63,114 @@ fn copy_text(value: Option<String>) -> String {
     }
 }
 
+/// The size of a PostgreSQL database, in GB.
+pub async fn postgres_size_gb(url: &str) -> anyhow::Result<f64> {
+    let mut connection = sqlx::PgConnection::connect(url).await?;
+    let (bytes,): (i64,) =
+        sqlx::query_as("SELECT pg_database_size(current_database())").fetch_one(&mut connection).await?;
+    Ok(bytes as f64 / 1e9)
+}
+
+pub async fn drop_postgres_database(base: &str, name: &str) -> anyhow::Result<()> {
+    let mut admin = sqlx::PgConnection::connect(base).await?;
+    admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).await?;
+    Ok(())
+}
+
+/// The largest patient and observation ids in a database (ids are UUIDv7, so rows written later
+/// have larger ids): where the next slice's rows start.
+pub async fn last_ids(url: &str) -> anyhow::Result<(String, String)> {
+    let mut connection = sqlx::PgConnection::connect(url).await?;
+    let (patient, observation): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT (SELECT max(id) FROM patient), (SELECT max(id) FROM observation)")
+            .fetch_one(&mut connection)
+            .await?;
+    Ok((patient.unwrap_or_default(), observation.unwrap_or_default()))
+}
+
 /// The PostgreSQL floor: the same observation rows, into the same schema and indexes, by `COPY`.
-pub async fn postgres_floor(imported: &str, floor: &str) -> anyhow::Result<f64> {
-    Concord::open(floor).await?.store.close().await;
+/// The rows are first written, untimed, to a file in COPY's text format (streamed, so memory stays
+/// flat for the region's tens of millions of rows); only the COPY from that file is timed.
+/// `after`: only patients and observations with larger ids than these (one slice of a region
+/// imported slice by slice, so the floor database grows as the import's did); the floor database
+/// must already have Concord's schema (`prepare_postgres_floor`).
+pub async fn postgres_floor(
+    imported: &str,
+    floor: &str,
+    work: &Path,
+    after: Option<&(String, String)>,
+) -> anyhow::Result<f64> {
+    use futures_util::TryStreamExt;
+    use std::io::{Read, Write};
+    let (after_patient, after_observation) = after.cloned().unwrap_or_default();
     let mut source = sqlx::PgConnection::connect(imported).await?;
     let mut target = sqlx::PgConnection::connect(floor).await?;
     // Patients first (untimed), for the foreign key.
-    let patients =
-        sqlx::query("SELECT id, given_name, family_name, search_name, birth_date, sex, updated_at FROM patient")
-            .fetch_all(&mut source)
+    {
+        let mut copy = target
+            .copy_in_raw(
+                "COPY patient (id, given_name, family_name, search_name, birth_date, sex, updated_at) FROM STDIN",
+            )
             .await?;
-    let mut buffer = String::new();
-    for row in &patients {
-        let fields: Vec<String> = (0..7).map(|index| copy_text(row.try_get(index).ok())).collect();
-        buffer.push_str(&fields.join("\t"));
-        buffer.push('\n');
-    }
-    let mut copy = target
-        .copy_in_raw("COPY patient (id, given_name, family_name, search_name, birth_date, sex, updated_at) FROM STDIN")
-        .await?;
-    copy.send(buffer.into_bytes()).await?;
-    copy.finish().await?;
-
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {OBSERVATION_COLUMNS} FROM observation")))
-        .fetch_all(&mut source)
-        .await?;
-    let mut lines = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let mut fields = Vec::with_capacity(18);
-        for index in 0..18 {
-            fields.push(if index == 9 {
-                copy_text(row.try_get::<Option<f64>, _>(index)?.map(|value| value.to_string()))
-            } else {
-                copy_text(row.try_get::<Option<String>, _>(index)?)
-            });
+        let mut patients = sqlx::query(
+            "SELECT id, given_name, family_name, search_name, birth_date, sex, updated_at FROM patient WHERE id > $1",
+        )
+        .bind(after_patient)
+        .fetch(&mut source);
+        let mut buffer = String::new();
+        while let Some(row) = patients.try_next().await? {
+            let fields: Vec<String> = (0..7).map(|index| copy_text(row.try_get(index).ok())).collect();
+            buffer.push_str(&fields.join("\t"));
+            buffer.push('\n');
+            if buffer.len() > 1 << 22 {
+                copy.send(std::mem::take(&mut buffer).into_bytes()).await?;
+            }
         }
-        lines.push(fields.join("\t"));
+        copy.send(buffer.into_bytes()).await?;
+        copy.finish().await?;
+    }
+
+    let path = work.join("floor-observations.copy");
+    {
+        let mut file = std::io::BufWriter::with_capacity(1 << 22, std::fs::File::create(&path)?);
+        let mut rows =
+            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {OBSERVATION_COLUMNS} FROM observation WHERE id > $1")))
+                .bind(after_observation)
+                .fetch(&mut source);
+        while let Some(row) = rows.try_next().await? {
+            let mut fields = Vec::with_capacity(18);
+            for index in 0..18 {
+                fields.push(if index == 9 {
+                    copy_text(row.try_get::<Option<f64>, _>(index)?.map(|value| value.to_string()))
+                } else {
+                    copy_text(row.try_get::<Option<String>, _>(index)?)
+                });
+            }
+            file.write_all(fields.join("\t").as_bytes())?;
+            file.write_all(b"\n")?;
+        }
+        file.flush()?;
     }
     let started = Instant::now();
     let mut copy = target.copy_in_raw(&format!("COPY observation ({OBSERVATION_COLUMNS}) FROM STDIN")).await?;
-    for chunk in lines.chunks(10_000) {
-        let mut block = chunk.join("\n");
-        block.push('\n');
-        copy.send(block.into_bytes()).await?;
+    // COPY's data is a byte stream: blocks may split lines anywhere.
+    let mut file = std::fs::File::open(&path)?;
+    let mut block = vec![0u8; 1 << 22];
+    loop {
+        let read = file.read(&mut block)?;
+        if read == 0 {
+            break;
+        }
+        copy.send(&block[..read]).await?;
     }
     copy.finish().await?;
-    Ok(started.elapsed().as_secs_f64())
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(&path);
+    Ok(seconds)
+}
+
+/// Gives a fresh floor database Concord's schema and indexes, through the real migrations.
+pub async fn prepare_postgres_floor(floor: &str) -> anyhow::Result<()> {
+    Concord::open(floor).await?.store.close().await;
+    Ok(())
 }

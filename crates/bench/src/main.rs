@@ -186,9 +186,113 @@ async fn main() -> anyhow::Result<()> {
     cycle::run(&options, region_database).await
 }
 
-/// Part 1: import throughput against the floors. Returns the PostgreSQL database it imported into.
-async fn import_throughput(options: &Options) -> anyhow::Result<Option<(String, ImportRun)>> {
-    let population = population(&options.work, options.patients, (options.patients / 10_000).max(1) as u32).await?;
+/// Above this many patients on PostgreSQL alone (`make bench-region`), the population is
+/// generated and imported in slices of [`SLICE_PATIENTS`], so its extract (about 19 KB of NDJSON
+/// per person: 30 GB for 1.6M) is never on disk whole.
+const SLICE_PATIENTS: u64 = 100_000;
+
+/// `CONCORD_BENCH_SLICE_PATIENTS` overrides the slice size (to try the sliced path on a small run).
+fn slice_patients() -> u64 {
+    std::env::var("CONCORD_BENCH_SLICE_PATIENTS").ok().and_then(|text| text.parse().ok()).unwrap_or(SLICE_PATIENTS)
+}
+
+fn sliced(options: &Options) -> bool {
+    options.skip_sqlite && options.patients > slice_patients()
+}
+
+/// Imports the population slice by slice into `url` (generation untimed, each slice's import
+/// timed and summed), keeping the arrivals extract for the cycle part. With `floor`, each slice's
+/// observations are also copied into the floor database after its import (timed and summed), so
+/// the floor loads the same rows into indexes of the same size without a second copy of the
+/// region's rows on disk. Returns the summed import, the arrivals folder and the floor's seconds.
+pub async fn sliced_import(
+    url: &str,
+    options: &Options,
+    floor: Option<&str>,
+) -> anyhow::Result<(ImportRun, PathBuf, f64)> {
+    let mut floor_seconds = 0.0;
+    if let Some(floor) = floor {
+        floor::prepare_postgres_floor(floor).await?;
+    }
+    use std::io::Write;
+    let practices = (options.patients / 10_000).max(1) as u32;
+    let arrivals = options.work.join(format!("arrivals-region-{}", options.patients));
+    let _ = std::fs::remove_dir_all(&arrivals);
+    std::fs::create_dir_all(&arrivals)?;
+    let mut arrivals_file = std::io::BufWriter::new(std::fs::File::create(arrivals.join("Observation.ndjson"))?);
+    let mut total = ImportRun {
+        engine: engine_name(url),
+        patients: 0,
+        observations: 0,
+        rejected: 0,
+        seconds: 0.0,
+        status_people: 0,
+        status_seconds: 0.0,
+        flags_raised: 0,
+    };
+    let mut extract_bytes = 0u64;
+    let slice_folder = options.work.join("region-slice");
+    let mut start = 0;
+    while start < options.patients {
+        let end = (start + slice_patients()).min(options.patients);
+        let _ = std::fs::remove_dir_all(&slice_folder);
+        let generate = concord_synth::GenerateOptions {
+            patients: options.patients,
+            practices,
+            seed: 1,
+            format: concord_synth::OutputFormat::Ndjson,
+            today: AS_AT,
+        };
+        let out = slice_folder.clone();
+        let summary = tokio::task::spawn_blocking(move || {
+            concord_synth::generate_range(&generate, &concord_synth::Tuning::default(), &out, start..end)
+        })
+        .await??;
+        extract_bytes += summary.bytes_written;
+        print!("slice {start}..{end} of {} ({:.0} MB): ", options.patients, summary.bytes_written as f64 / 1e6);
+        let before = match floor {
+            Some(_) => Some(floor::last_ids(url).await?),
+            None => None,
+        };
+        let run = import(url, &slice_folder).await?;
+        if let Some(floor) = floor {
+            floor_seconds += floor::postgres_floor(url, floor, &options.work, before.as_ref()).await?;
+        }
+        cycle::append_arrivals(&slice_folder, &mut arrivals_file)?;
+        total.patients += run.patients;
+        total.observations += run.observations;
+        total.rejected += run.rejected;
+        total.seconds += run.seconds;
+        total.status_people += run.status_people;
+        total.status_seconds += run.status_seconds;
+        total.flags_raised += run.flags_raised;
+        start = end;
+    }
+    let _ = std::fs::remove_dir_all(&slice_folder);
+    arrivals_file.flush()?;
+    std::fs::write(arrivals.join("complete"), b"")?;
+    println!(
+        "{}: imported {} patients, {} observations, {} rejected in {:.1}s of import time (status upkeep {:.1}s); \
+         the whole extract was {:.1} GB of NDJSON, written and removed slice by slice",
+        total.engine,
+        total.patients,
+        total.observations,
+        total.rejected,
+        total.seconds,
+        total.status_seconds,
+        extract_bytes as f64 / 1e9
+    );
+    Ok((total, arrivals, floor_seconds))
+}
+
+/// Part 1: import throughput against the floors. Returns the PostgreSQL database it imported into,
+/// with the import and the arrivals extract for the cycle part.
+async fn import_throughput(options: &Options) -> anyhow::Result<Option<(String, ImportRun, PathBuf)>> {
+    let population = if sliced(options) {
+        None
+    } else {
+        Some(population(&options.work, options.patients, (options.patients / 10_000).max(1) as u32).await?)
+    };
     let mut results = Vec::new();
     let mut runs = Vec::new();
     let mut postgres_database = None;
@@ -198,7 +302,7 @@ async fn import_throughput(options: &Options) -> anyhow::Result<Option<(String, 
         remove_sqlite(&database);
         remove_sqlite(&floor_database);
         let url = format!("sqlite://{}", database.display());
-        let run = import(&url, &population).await?;
+        let run = import(&url, population.as_deref().context("an extract")?).await?;
         let floor_seconds = floor::sqlite_floor(&database, &floor_database).await?;
         results.push(Measurement {
             engine: "sqlite",
@@ -212,8 +316,21 @@ async fn import_throughput(options: &Options) -> anyhow::Result<Option<(String, 
     if let Some(base) = &options.postgres {
         let import_url = floor::fresh_postgres_database(base, "bench_import").await?;
         let floor_url = floor::fresh_postgres_database(base, "bench_floor").await?;
-        let run = import(&import_url, &population).await?;
-        let floor_seconds = floor::postgres_floor(&import_url, &floor_url).await?;
+        let (run, arrivals, floor_seconds) = match &population {
+            Some(population) => {
+                let run = import(&import_url, population).await?;
+                floor::prepare_postgres_floor(&floor_url).await?;
+                let floor_seconds = floor::postgres_floor(&import_url, &floor_url, &options.work, None).await?;
+                (run, cycle::arrivals(population, &options.work)?, floor_seconds)
+            }
+            None => sliced_import(&import_url, options, Some(&floor_url)).await?,
+        };
+        println!(
+            "postgresql database sizes: import {:.1} GB (everything Concord keeps), floor {:.1} GB (patients and observations only)",
+            floor::postgres_size_gb(&import_url).await?,
+            floor::postgres_size_gb(&floor_url).await?
+        );
+        floor::drop_postgres_database(base, "bench_floor").await?;
         results.push(Measurement {
             engine: "postgresql",
             observations: run.observations,
@@ -221,7 +338,7 @@ async fn import_throughput(options: &Options) -> anyhow::Result<Option<(String, 
             floor_seconds,
         });
         results.last().expect("pushed").print();
-        postgres_database = Some((import_url, run.clone()));
+        postgres_database = Some((import_url, run.clone(), arrivals));
         runs.push(run);
     }
     println!();

@@ -232,6 +232,25 @@ pub fn generate(options: &GenerateOptions, out_dir: &Path) -> Result<Summary, Ge
 
 /// [`generate`] with explicit [`Tuning`].
 pub fn generate_with(options: &GenerateOptions, tuning: &Tuning, out_dir: &Path) -> Result<Summary, GenerateError> {
+    generate_range(options, tuning, out_dir, 0..options.patients)
+}
+
+/// Writes only the patients whose index in the population `options` describes falls in
+/// `patients` (with every organisation). Each patient depends only on the options and their
+/// index, so slices written one after another and imported in turn make the same population as
+/// one run: a large population can be imported without its whole extract on disk at once.
+pub fn generate_range(
+    options: &GenerateOptions,
+    tuning: &Tuning,
+    out_dir: &Path,
+    patients: std::ops::Range<u64>,
+) -> Result<Summary, GenerateError> {
+    if patients.end > options.patients || patients.start > patients.end {
+        return Err(GenerateError::InvalidOptions(format!(
+            "patients {}..{} are not within the population of {}",
+            patients.start, patients.end, options.patients
+        )));
+    }
     if options.practices == 0 || options.practices > 99_999 {
         return Err(GenerateError::InvalidOptions(format!(
             "practices must be between 1 and 99999, not {}",
@@ -283,7 +302,7 @@ pub fn generate_with(options: &GenerateOptions, tuning: &Tuning, out_dir: &Path)
     let mut counts = [0u64; 6];
     counts[Kind::Organization.index()] = organisation_count;
 
-    let chunk_count = options.patients.div_ceil(CHUNK_PATIENTS);
+    let chunk_count = (patients.end - patients.start).div_ceil(CHUNK_PATIENTS);
     let threads = match tuning.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -297,14 +316,14 @@ pub fn generate_with(options: &GenerateOptions, tuning: &Tuning, out_dir: &Path)
             let (sender, receiver) = mpsc::sync_channel::<(Sink, Stats)>(CHUNKS_IN_FLIGHT);
             receivers.push(receiver);
             let context = &context;
-            let patients = options.patients;
+            let range = patients.clone();
             scope.spawn(move || {
                 let mut chunk = worker as u64;
                 while chunk < chunk_count {
                     let mut sink = Sink::new(style);
                     let mut chunk_stats = Stats::default();
-                    let first = chunk * CHUNK_PATIENTS;
-                    for index in first..(first + CHUNK_PATIENTS).min(patients) {
+                    let first = range.start + chunk * CHUNK_PATIENTS;
+                    for index in first..(first + CHUNK_PATIENTS).min(range.end) {
                         record::generate_patient(context, index, &mut sink, &mut chunk_stats);
                     }
                     if sender.send((sink, chunk_stats)).is_err() {
