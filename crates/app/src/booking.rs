@@ -15,7 +15,7 @@ use concord_domain::cycle::{CycleEvent, Stage};
 use concord_domain::organisation::OdsCode;
 use concord_store::{CycleChange, CycleRow, GpAppointmentSync, NewAuditEvent, NewClinicList, NewSlot, SlotRow};
 use time::format_description::well_known::Rfc3339;
-use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time};
 
 use crate::cycle::Caller;
 use crate::status::{date_text, timestamp};
@@ -509,64 +509,13 @@ pub fn local_label(local: PrimitiveDateTime) -> String {
     format!("{} on {}", clock(local.time()), date_text(local.date()))
 }
 
-fn last_sunday(year: i32, month: Month) -> Option<Date> {
-    let last_day = Date::from_calendar_date(year, month, month.length(year)).ok()?;
-    let back = last_day.weekday().number_days_from_sunday();
-    last_day.checked_sub(Duration::days(i64::from(back)))
-}
-
-const BST: UtcOffset = time::macros::offset!(+1);
-
-/// A UK civil time as UTC, by the rule the CSV import reads times without an offset with
-/// (`concord-import`'s `local_time`): British Summer Time (UTC+1) from 01:00 UTC on the last
-/// Sunday of March to 01:00 UTC on the last Sunday of October, otherwise GMT. A time in the
-/// skipped spring hour is read as BST; one in the repeated autumn hour as its first (BST) occurrence.
-pub fn uk_time_to_utc(local: PrimitiveDateTime) -> OffsetDateTime {
-    let year = local.year();
-    let summer = match (last_sunday(year, Month::March), last_sunday(year, Month::October)) {
-        (Some(spring), Some(autumn)) => {
-            local >= spring.with_time(Time::from_hms(1, 0, 0).unwrap_or(Time::MIDNIGHT))
-                && local < autumn.with_time(Time::from_hms(2, 0, 0).unwrap_or(Time::MIDNIGHT))
-        }
-        _ => false,
-    };
-    local.assume_offset(if summer { BST } else { UtcOffset::UTC }).to_offset(UtcOffset::UTC)
-}
-
-/// A moment as UK civil time (the same rule, from the UTC side).
-pub fn utc_to_uk_time(at: OffsetDateTime) -> PrimitiveDateTime {
-    let at = at.to_offset(UtcOffset::UTC);
-    let one = Time::from_hms(1, 0, 0).unwrap_or(Time::MIDNIGHT);
-    let summer = match (last_sunday(at.year(), Month::March), last_sunday(at.year(), Month::October)) {
-        (Some(spring), Some(autumn)) => {
-            let utc = PrimitiveDateTime::new(at.date(), at.time());
-            utc >= spring.with_time(one) && utc < autumn.with_time(one)
-        }
-        _ => false,
-    };
-    let local = if summer { at.to_offset(BST) } else { at };
-    PrimitiveDateTime::new(local.date(), local.time())
-}
+pub use concord_domain::uk_time::{uk_time_to_utc, utc_to_uk_time};
 
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
 
     use super::*;
-
-    #[test]
-    fn uk_civil_time_round_trips_through_utc() {
-        assert_eq!(uk_time_to_utc(datetime!(2026-01-15 09:00)), datetime!(2026-01-15 09:00 UTC));
-        assert_eq!(uk_time_to_utc(datetime!(2026-07-01 09:00)), datetime!(2026-07-01 08:00 UTC));
-        assert_eq!(utc_to_uk_time(datetime!(2026-07-01 08:00 UTC)), datetime!(2026-07-01 09:00));
-        assert_eq!(utc_to_uk_time(datetime!(2026-03-29 00:59 UTC)), datetime!(2026-03-29 00:59));
-        assert_eq!(utc_to_uk_time(datetime!(2026-03-29 01:00 UTC)), datetime!(2026-03-29 02:00));
-        assert_eq!(utc_to_uk_time(datetime!(2026-10-25 00:30 UTC)), datetime!(2026-10-25 01:30));
-        assert_eq!(utc_to_uk_time(datetime!(2026-10-25 01:30 UTC)), datetime!(2026-10-25 01:30));
-        for local in [datetime!(2026-01-15 09:00), datetime!(2026-07-01 17:40), datetime!(2026-12-24 23:55)] {
-            assert_eq!(utc_to_uk_time(uk_time_to_utc(local)), local);
-        }
-    }
 
     #[test]
     fn purposes_parse_and_name_their_events() {

@@ -19,6 +19,7 @@ pub mod red_flag;
 pub mod risk;
 pub mod snapshot;
 pub mod target;
+pub mod uk_time;
 pub mod units;
 pub mod visit;
 

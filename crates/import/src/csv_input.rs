@@ -20,7 +20,7 @@ use concord_domain::{
 use concord_fhir::FhirDate;
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
-use crate::local_time::uk_offset;
+use concord_domain::uk_time::uk_offset;
 use crate::map::result::{Interpretation, Reading, ReadingValue, interpret, with_implied_value};
 use crate::map::subject::check_not_rejected;
 use crate::map::{Context, Refusal};

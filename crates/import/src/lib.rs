@@ -28,7 +28,6 @@ use time::{Date, OffsetDateTime};
 mod csv_input;
 mod fhir_input;
 mod files;
-mod local_time;
 pub mod map;
 mod reader;
 
