@@ -93,7 +93,7 @@ pub async fn last_ids(url: &str) -> anyhow::Result<(String, String)> {
 /// flat for the region's tens of millions of rows); only the COPY from that file is timed.
 /// `after`: only patients and observations with larger ids than these (one slice of a region
 /// imported slice by slice, so the floor database grows as the import's did); the floor database
-/// must already have Concord's schema (`prepare_postgres_floor`).
+/// must already have Concord's schema (`migrate`).
 pub async fn postgres_floor(
     imported: &str,
     floor: &str,
@@ -169,8 +169,8 @@ pub async fn postgres_floor(
     Ok(seconds)
 }
 
-/// Gives a fresh floor database Concord's schema and indexes, through the real migrations.
-pub async fn prepare_postgres_floor(floor: &str) -> anyhow::Result<()> {
-    Concord::open(floor).await?.store.close().await;
+/// Gives a database Concord's schema and indexes, through the real migrations.
+pub async fn migrate(url: &str) -> anyhow::Result<()> {
+    Concord::open(url).await?.store.close().await;
     Ok(())
 }

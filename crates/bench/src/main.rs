@@ -211,8 +211,10 @@ pub async fn sliced_import(
     floor: Option<&str>,
 ) -> anyhow::Result<(ImportRun, PathBuf, f64)> {
     let mut floor_seconds = 0.0;
+    // Both databases get Concord's schema first, through the real migrations.
+    floor::migrate(url).await?;
     if let Some(floor) = floor {
-        floor::prepare_postgres_floor(floor).await?;
+        floor::migrate(floor).await?;
     }
     use std::io::Write;
     let practices = (options.patients / 10_000).max(1) as u32;
@@ -319,7 +321,7 @@ async fn import_throughput(options: &Options) -> anyhow::Result<Option<(String, 
         let (run, arrivals, floor_seconds) = match &population {
             Some(population) => {
                 let run = import(&import_url, population).await?;
-                floor::prepare_postgres_floor(&floor_url).await?;
+                floor::migrate(&floor_url).await?;
                 let floor_seconds = floor::postgres_floor(&import_url, &floor_url, &options.work, None).await?;
                 (run, cycle::arrivals(population, &options.work)?, floor_seconds)
             }

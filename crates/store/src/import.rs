@@ -16,7 +16,7 @@ use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
 use crate::audit::{NewAuditEvent, insert_audit_events};
-use crate::sql::{self, Value, bind_owned, bind_values, generated, upsert_sql};
+use crate::sql::{self, Value, bind_owned, bind_values, generated, upsert_sql, upsert_sql_with_casts};
 use crate::{Store, StoreError};
 
 /// How a clinical record names its patient.
@@ -262,16 +262,19 @@ impl ImportWriter {
             let mut rows = last_per_key(rows, columns, conflict).into_iter().peekable();
             while rows.peek().is_some() {
                 let chunk: Vec<Vec<Value>> = rows.by_ref().take(chunk_rows).collect();
-                let sql = upsert_sql(table, columns, conflict, &compared, chunk.len(), "patient_id");
                 // sqlx's Any driver declares a NULL f64 to PostgreSQL as float4 (sqlx-core 0.9
                 // any/arguments.rs swaps Real and Double for nulls), so a statement prepared with a
-                // NULL value_number would refuse a later float8 in the same slot. On PostgreSQL these
-                // statements are therefore prepared per execution, with the types of that execution.
-                let persistent = self.store.backend() == crate::Backend::Sqlite;
-                let returned = bind_owned(generated(sql), chunk.into_iter().flatten())
-                    .persistent(persistent)
-                    .fetch_all(&mut *transaction)
-                    .await?;
+                // NULL value_number would refuse a later float8 in the same slot. On PostgreSQL the
+                // numbers therefore travel as text (Rust's shortest round-trip form, which float8
+                // reads back exactly) cast in SQL, so one prepared statement serves every chunk.
+                let postgres = self.store.backend() == crate::Backend::Postgres;
+                let casts: &[(&str, &str)] = if postgres { &[("value_number", "DOUBLE PRECISION")] } else { &[] };
+                let sql = upsert_sql_with_casts(table, columns, conflict, &compared, chunk.len(), "patient_id", casts);
+                let values = chunk.into_iter().flatten().map(|value| match value {
+                    Value::Real(number) if postgres => Value::Text(number.map(|number| number.to_string())),
+                    other => other,
+                });
+                let returned = bind_owned(generated(sql), values).fetch_all(&mut *transaction).await?;
                 for row in returned {
                     let patient_id: String = row.try_get(0)?;
                     count(&mut touched.entry(patient_id).or_default().1);

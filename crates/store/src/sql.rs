@@ -74,6 +74,23 @@ pub(crate) fn upsert_sql(
     rows: usize,
     returning: &str,
 ) -> String {
+    upsert_sql_with_casts(table, columns, conflict, compared, rows, returning, &[])
+}
+
+/// [`upsert_sql`] with some placeholders cast in SQL, as `CAST($n AS type)`: (column, type).
+pub(crate) fn upsert_sql_with_casts(
+    table: &str,
+    columns: &[&str],
+    conflict: &[&str],
+    compared: &[&str],
+    rows: usize,
+    returning: &str,
+    casts: &[(&str, &str)],
+) -> String {
+    let cast_of: Vec<Option<&str>> = columns
+        .iter()
+        .map(|column| casts.iter().find(|(name, _)| name == column).map(|(_, sql_type)| *sql_type))
+        .collect();
     let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
     let mut placeholder = 1;
     for row in 0..rows {
@@ -81,12 +98,17 @@ pub(crate) fn upsert_sql(
             sql.push_str(", ");
         }
         sql.push('(');
-        for column in 0..columns.len() {
+        for (column, cast) in cast_of.iter().enumerate() {
             if column > 0 {
                 sql.push_str(", ");
             }
-            sql.push('$');
-            sql.push_str(&placeholder.to_string());
+            match cast {
+                Some(sql_type) => sql.push_str(&format!("CAST(${placeholder} AS {sql_type})")),
+                None => {
+                    sql.push('$');
+                    sql.push_str(&placeholder.to_string());
+                }
+            }
             placeholder += 1;
         }
         sql.push(')');

@@ -106,7 +106,7 @@ async fn sqlite_is_durable_wal_with_foreign_keys() {
 #[tokio::test]
 async fn both_engines_ship_the_same_migration_versions() {
     for store in engines().await {
-        assert_eq!(store.migration_versions(), vec![1, 2, 3, 4, 5, 6, 7], "{:?}", store.backend());
+        assert_eq!(store.migration_versions(), vec![1, 2, 3, 4, 5, 6, 7, 8], "{:?}", store.backend());
     }
 }
 
@@ -152,6 +152,7 @@ async fn a_database_made_by_an_earlier_schema_upgrades_with_its_records_intact()
             .unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(upgraded.observations(&found[0].id).await.unwrap().len(), 1);
+        assert!(upgraded.laboratory_samples(&found[0].id).await.unwrap().is_empty(), "migration 8's table is there");
         // The second migration's tables work.
         upgraded
             .create_staff_user(
