@@ -312,6 +312,10 @@ pub(crate) const POTASSIUM: Concept = sct("1000651000000109", "Serum potassium l
 pub(crate) const BMI_SNOMED: Concept = sct("60621009", "Body mass index");
 pub(crate) const BMI_LOINC: Concept = loinc("39156-5", "Body mass index (BMI) [Ratio]");
 pub(crate) const SMOKER: Concept = sct("77176002", "Smoker");
+/// QOF FOOTEXAM_COD / NDA care process 6 (data/codelists/obs-foot_examination.csv).
+pub(crate) const FOOT_EXAMINATION: Concept = sct("401191002", "Diabetic foot examination");
+/// A foot-risk finding (data/codelists/obs-foot_risk.csv; QOF FRC_COD).
+pub(crate) const FOOT_AT_RISK: Concept = sct("308105005", "On examination - Right diabetic foot at risk");
 pub(crate) const EX_SMOKER: Concept = sct("8517006", "Ex-smoker");
 pub(crate) const NEVER_SMOKED: Concept = sct("266919005", "Never smoked tobacco");
 pub(crate) const SMOKING_STATUS_LOINC: Concept = loinc("72166-2", "Tobacco smoking status");

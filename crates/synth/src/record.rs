@@ -372,6 +372,7 @@ pub(crate) fn generate_patient(context: &Context, index: u64, sink: &mut Sink, s
     builder.write_conditions();
     builder.write_results();
     builder.write_medicines();
+    builder.write_foot_checks(context, index);
     builder.sink.end_patient(index);
 }
 
@@ -1364,6 +1365,52 @@ impl<'a> Builder<'a> {
         self.reviews = reviews;
         self.historic_hba1c();
         self.opportunistic_results(&physiology);
+    }
+
+    /// The annual diabetic foot check (NDA care process 6) at about three in four full reviews,
+    /// with an "at risk" finding for about one in five of those examined. Drawn from a stream of
+    /// its own, written last, so it changes nothing else about the person.
+    fn write_foot_checks(&mut self, context: &Context, index: u64) {
+        if !self.clinical.has(Register::Diabetes) {
+            return;
+        }
+        let mut rng = ChaCha8Rng::from_seed(context.seed_bytes);
+        rng.set_stream(index ^ 0x666f_6f74_0000_0000);
+        let style = self.style();
+        let patient = self.patient_id;
+        let reviews: Vec<(Day, u32, Option<Id>)> = self
+            .reviews
+            .iter()
+            .filter(|review| !review.mid_year)
+            .map(|review| (review.day, review.minute, review.contact))
+            .collect();
+        for (day, minute, encounter) in reviews {
+            if !chance(&mut rng, 0.75) {
+                continue;
+            }
+            let findings: &[Concept] = if chance(&mut rng, 0.2) {
+                &[cat::FOOT_EXAMINATION, cat::FOOT_AT_RISK]
+            } else {
+                &[cat::FOOT_EXAMINATION]
+            };
+            for finding in findings {
+                let id = self.ids.next_id();
+                self.sink.resource(Kind::Observation, id, |o| {
+                    observation_head(
+                        o,
+                        "final",
+                        Category::Exam,
+                        &[*finding],
+                        style,
+                        patient,
+                        encounter,
+                        day,
+                        minute,
+                        None,
+                    );
+                });
+            }
+        }
     }
 
     fn review_results(&mut self, review: &Review, physiology: &Physiology, flags: Option<&Flags>) {
