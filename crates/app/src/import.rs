@@ -19,6 +19,9 @@ use crate::{AppError, Concord};
 /// Records per write transaction: large enough to amortise commits, small enough to keep latency
 /// and memory low.
 const BATCH_RECORDS: usize = 4000;
+/// Rows changed by an import beyond which the planner's statistics are refreshed before the
+/// status refresh reads the changed people back.
+const ANALYZE_AFTER_ROWS: u64 = 10_000;
 
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
@@ -222,6 +225,11 @@ impl Concord {
         // whose record changed as stale in the same transactions, so a crash here loses nothing
         // (the next refresh finds them still stale).
         let started = std::time::Instant::now();
+        // After a large load the planner's statistics no longer describe the tables (a first
+        // import starts from none), and the refresh's per-person reads would scan whole tables.
+        if report.changed.total() >= ANALYZE_AFTER_ROWS {
+            self.store.refresh_planner_statistics().await?;
+        }
         let now = OffsetDateTime::now_utc();
         report.status = self.refresh_statuses(now.date(), now).await?;
         report.status_seconds = started.elapsed().as_secs_f64();

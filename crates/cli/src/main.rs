@@ -625,6 +625,10 @@ fn print_import_summary(report: &ImportReport, format: Format) {
             println!("  unreadable {} results kept for a clinician to check", report.unreadable_results);
             println!("  rejected   {}", report.rejected.len());
             println!("  skipped    {skipped} resources Concord does not use ({})", join_counts(&report.skipped));
+            println!(
+                "  statuses   {} people brought up to date in {:.1}s, {} red flags raised",
+                report.status.people, report.status_seconds, report.status.flags_raised
+            );
         }
     }
 }

@@ -107,6 +107,11 @@ pub struct ImportWriter {
     store: Store,
     actor: Actor,
     patient_ids: HashMap<PatientRef, String>,
+    /// References looked up in this batch's transaction and found to name nobody (yet); a
+    /// patient created later in the batch is found first in `patient_ids`.
+    absent: std::collections::HashSet<PatientRef>,
+    /// Identifiers of the batch's patients, inserted together after them.
+    pending_identifiers: Vec<(String, String, String)>,
 }
 
 /// Rows per multi-row statement. On SQLite, sqlx looks up every parameter's name when it binds
@@ -132,7 +137,13 @@ struct TableWrite {
 
 impl Store {
     pub fn import_writer(&self, actor: Actor) -> ImportWriter {
-        ImportWriter { store: self.clone(), actor, patient_ids: HashMap::new() }
+        ImportWriter {
+            store: self.clone(),
+            actor,
+            patient_ids: HashMap::new(),
+            absent: std::collections::HashSet::new(),
+            pending_identifiers: Vec::new(),
+        }
     }
 }
 
@@ -169,6 +180,18 @@ impl ImportWriter {
             outcome.changed.organisations += result.rows_affected();
         }
 
+        // Every patient reference of the batch is looked up in a few statements, not one by one.
+        let mut references: Vec<PatientRef> = Vec::with_capacity(patients.len() * 2 + records.len());
+        for (source_key, patient) in patients {
+            references.push(PatientRef::SourceKey(source_key.clone()));
+            if let Some(number) = &patient.nhs_number {
+                references.push(PatientRef::NhsNumber(number.as_str().to_owned()));
+            }
+        }
+        references.extend(records.iter().map(|(patient_ref, _, _)| patient_ref.clone()));
+        self.absent.clear();
+        self.prefetch(&mut transaction, references).await?;
+
         for (index, (source_key, patient)) in patients.iter().enumerate() {
             match self.write_patient(&mut transaction, source_key, patient, &now).await? {
                 Ok(Some((patient_id, created))) => {
@@ -181,6 +204,7 @@ impl ImportWriter {
                 Err(reason) => outcome.refused_patients.push((index, reason)),
             }
         }
+        self.write_pending_identifiers(&mut transaction).await?;
 
         let mut conditions = Vec::new();
         let mut observations = Vec::new();
@@ -302,6 +326,77 @@ impl ImportWriter {
         Ok(outcome)
     }
 
+    /// Looks up many references at once, remembering who they name (and, for this batch, which
+    /// name nobody), so `resolve` rarely needs the database.
+    async fn prefetch(
+        &mut self,
+        transaction: &mut Transaction<'_, Any>,
+        references: Vec<PatientRef>,
+    ) -> Result<(), StoreError> {
+        const LOOKUP_CHUNK: usize = 500;
+        let mut wanted: std::collections::HashSet<PatientRef> = std::collections::HashSet::new();
+        for reference in references {
+            if !self.patient_ids.contains_key(&reference) {
+                wanted.insert(reference);
+            }
+        }
+        let (mut keys, mut numbers, mut ids) = (Vec::new(), Vec::new(), Vec::new());
+        for reference in &wanted {
+            match reference {
+                PatientRef::SourceKey(key) => keys.push(key.clone()),
+                PatientRef::NhsNumber(number) => numbers.push(number.clone()),
+                PatientRef::Id(id) => ids.push(id.clone()),
+            }
+        }
+        let lookups: [(Vec<String>, &str, fn(String) -> PatientRef); 3] = [
+            (
+                keys,
+                "SELECT value, patient_id FROM patient_identifier WHERE system = 'source' AND value IN",
+                PatientRef::SourceKey,
+            ),
+            (numbers, "SELECT nhs_number, id FROM patient WHERE nhs_number IN", PatientRef::NhsNumber),
+            (ids, "SELECT id, id FROM patient WHERE id IN", PatientRef::Id),
+        ];
+        for (values, select, make) in lookups {
+            for chunk in values.chunks(LOOKUP_CHUNK) {
+                let list: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+                let sql = format!("{select} ({})", list.join(", "));
+                let rows = bind_owned(generated(sql), chunk.iter().map(|value| Value::text(value.clone())))
+                    .fetch_all(&mut **transaction)
+                    .await?;
+                for row in rows {
+                    let (value, id): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+                    self.patient_ids.insert(make(value), id);
+                }
+            }
+        }
+        for reference in wanted {
+            if !self.patient_ids.contains_key(&reference) {
+                self.absent.insert(reference);
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts the identifiers of the batch's patients (the same identifier twice is kept once).
+    async fn write_pending_identifiers(&mut self, transaction: &mut Transaction<'_, Any>) -> Result<(), StoreError> {
+        const IDENTIFIER_CHUNK: usize = 300;
+        let pending = std::mem::take(&mut self.pending_identifiers);
+        for chunk in pending.chunks(IDENTIFIER_CHUNK) {
+            let rows: Vec<String> =
+                (0..chunk.len()).map(|row| format!("(${}, ${}, ${})", row * 3 + 1, row * 3 + 2, row * 3 + 3)).collect();
+            let sql = format!(
+                "INSERT INTO patient_identifier (system, value, patient_id) VALUES {} ON CONFLICT (system, value) DO NOTHING",
+                rows.join(", ")
+            );
+            let values = chunk.iter().flat_map(|(system, value, id)| {
+                [Value::text(system.clone()), Value::text(value.clone()), Value::text(id.clone())]
+            });
+            bind_owned(generated(sql), values).execute(&mut **transaction).await?;
+        }
+        Ok(())
+    }
+
     /// Looks a patient up by reference, remembering answers for the rest of the run.
     async fn resolve(
         &mut self,
@@ -310,6 +405,9 @@ impl ImportWriter {
     ) -> Result<Option<String>, StoreError> {
         if let Some(id) = self.patient_ids.get(patient_ref) {
             return Ok(Some(id.clone()));
+        }
+        if self.absent.contains(patient_ref) {
+            return Ok(None);
         }
         let found: Option<(String,)> = match patient_ref {
             PatientRef::SourceKey(key) => {
@@ -371,15 +469,7 @@ impl ImportWriter {
             patient.local_identifiers.iter().map(|identifier| (identifier.system.clone(), identifier.value.clone())),
         );
         for (system, value) in identifiers {
-            sqlx::query(
-                "INSERT INTO patient_identifier (system, value, patient_id) VALUES ($1, $2, $3) \
-                 ON CONFLICT (system, value) DO NOTHING",
-            )
-            .bind(system)
-            .bind(value)
-            .bind(id.clone())
-            .execute(&mut **transaction)
-            .await?;
+            self.pending_identifiers.push((system, value, id.clone()));
         }
         self.patient_ids.insert(PatientRef::SourceKey(source_key.to_owned()), id.clone());
         if let Some(number) = &patient.nhs_number {

@@ -217,6 +217,19 @@ pub(crate) async fn set_fact_in(
 }
 
 impl Store {
+    /// Refreshes the query planner's statistics for the record tables (after a bulk load, so
+    /// per-person reads use their indexes): `ANALYZE` on PostgreSQL, `PRAGMA optimize` on SQLite.
+    pub async fn refresh_planner_statistics(&self) -> Result<(), StoreError> {
+        let sql = match self.backend() {
+            Backend::Postgres => {
+                "ANALYZE patient, patient_identifier, condition, observation, medication, encounter, patient_status"
+            }
+            Backend::Sqlite => "PRAGMA optimize",
+        };
+        sqlx::query(sql).execute(self.pool()).await?;
+        Ok(())
+    }
+
     /// Engine-level settings that matter for durability, for tests and `/readyz` diagnostics.
     pub async fn durability_settings(&self) -> Result<Vec<(String, String)>, StoreError> {
         let queries: &[(&str, &'static str)] = match self.backend {

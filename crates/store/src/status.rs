@@ -21,11 +21,49 @@ use crate::{Store, StoreError};
 
 /// Rows per generated statement (SQLite allows 32766 parameters; PostgreSQL 65535).
 const CHUNK: usize = 200;
+/// Status rows per upsert (18 parameters each).
+const STATUS_CHUNK: usize = 50;
+/// Ids per `IN (…)` list.
+const ID_CHUNK: usize = 500;
+
+/// The columns `save_statuses` writes, in its order.
+const STATUS_COLUMNS: [&str; 18] = [
+    "patient_id",
+    "generation",
+    "computed_generation",
+    "rules_fingerprint",
+    "computed_on",
+    "practice_ods_code",
+    "registers",
+    "risk_score",
+    "risk_factors",
+    "enters_cycle",
+    "care_planning",
+    "recall_month",
+    "outstanding_items",
+    "updated_at",
+    "due_items",
+    "family_name",
+    "given_name",
+    "stale",
+];
 
 /// The database fact remembering the last rule set and day every status was checked against.
 const STATUS_CHECK_FACT: &str = "status_checked";
 
 /// Keeps a person's count of open red flags current (after flags are raised or actioned).
+/// Recounts the open flags kept on each of these people's statuses.
+async fn update_open_flags_of(transaction: &mut Transaction<'_, Any>, patient_ids: &[&str]) -> Result<(), StoreError> {
+    let list = placeholders(1, patient_ids.len());
+    let sql = format!(
+        "UPDATE patient_status SET open_flags = (SELECT COUNT(*) FROM red_flag \
+         WHERE red_flag.patient_id = patient_status.patient_id AND red_flag.actioned_at IS NULL) \
+         WHERE patient_id IN ({list})"
+    );
+    bind_owned(generated(sql), patient_ids.iter().map(|id| Value::text(*id))).execute(&mut **transaction).await?;
+    Ok(())
+}
+
 pub(crate) async fn update_open_flags(
     transaction: &mut Transaction<'_, Any>,
     patient_id: &str,
@@ -388,66 +426,88 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let mut transaction = self.pool().begin().await?;
         let mut raised_events = Vec::new();
-        for status in statuses {
-            let outstanding = status.items.iter().filter(|item| item.status != "done").count() as i64;
-            sqlx::query(
-                "UPDATE patient_status SET computed_generation = $1, rules_fingerprint = $2, computed_on = $3, \
-                 practice_ods_code = $4, registers = $5, risk_score = $6, risk_factors = $7, enters_cycle = $8, \
-                 care_planning = $9, recall_month = $10, outstanding_items = $11, updated_at = $12, due_items = $14, \
-                 family_name = $15, given_name = $16, stale = CASE WHEN generation = $1 THEN 0 ELSE 1 END WHERE patient_id = $13",
-            )
-            .bind(status.generation)
-            .bind(fingerprint.to_owned())
-            .bind(today.to_owned())
-            .bind(status.practice_ods_code.clone())
-            .bind(join(&status.registers))
-            .bind(status.risk_score)
-            .bind(join(&status.risk_factors))
-            .bind(i64::from(status.enters_cycle))
-            .bind(join(&status.care_planning))
-            .bind(status.recall_month)
-            .bind(outstanding)
-            .bind(now.to_owned())
-            .bind(status.patient_id.clone())
-            .bind(
-                status
+        // Statuses: one multi-row upsert per chunk. Every row exists (people are refreshed because
+        // their row is stale); the insert half only keeps the statement portable. A person whose
+        // record changed again while this ran stays stale (generation moved past the one read).
+        for chunk in statuses.chunks(STATUS_CHUNK) {
+            let mut sql = format!("INSERT INTO patient_status ({}) VALUES ", STATUS_COLUMNS.join(", "));
+            let mut values = Vec::with_capacity(chunk.len() * STATUS_COLUMNS.len());
+            for (index, status) in chunk.iter().enumerate() {
+                if index > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("({})", placeholders(index * STATUS_COLUMNS.len() + 1, STATUS_COLUMNS.len())));
+                let due: Vec<String> = status
                     .items
                     .iter()
                     .filter(|item| item.status != "done")
                     .map(|item| format!("{}={}", item.item, item.status))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            )
-            .bind(status.family_name.clone())
-            .bind(status.given_name.clone())
-            .execute(&mut *transaction)
-            .await?;
-            sqlx::query("DELETE FROM care_process_status WHERE patient_id = $1")
-                .bind(status.patient_id.clone())
-                .execute(&mut *transaction)
-                .await?;
-            for chunk in status.items.chunks(CHUNK) {
-                let mut sql = String::from(
-                    "INSERT INTO care_process_status (patient_id, item, status, last_done, next_due, interval_months, performed_by) VALUES ",
-                );
-                let mut values = Vec::new();
-                for (index, item) in chunk.iter().enumerate() {
-                    if index > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push_str(&format!("({})", placeholders(index * 7 + 1, 7)));
-                    values.extend([
-                        Value::text(status.patient_id.clone()),
-                        Value::text(item.item.clone()),
-                        Value::text(item.status.clone()),
-                        Value::optional_text(item.last_done.clone()),
-                        Value::optional_text(item.next_due.clone()),
-                        Value::Integer(Some(item.interval_months)),
-                        Value::text(item.performed_by.clone()),
-                    ]);
-                }
-                bind_owned(generated(sql), values).execute(&mut *transaction).await?;
+                    .collect();
+                values.extend([
+                    Value::text(status.patient_id.clone()),
+                    Value::Integer(Some(status.generation)),
+                    Value::Integer(Some(status.generation)),
+                    Value::text(fingerprint),
+                    Value::text(today),
+                    Value::optional_text(status.practice_ods_code.clone()),
+                    Value::text(join(&status.registers)),
+                    Value::Integer(Some(status.risk_score)),
+                    Value::text(join(&status.risk_factors)),
+                    Value::Integer(Some(i64::from(status.enters_cycle))),
+                    Value::text(join(&status.care_planning)),
+                    Value::Integer(Some(status.recall_month)),
+                    Value::Integer(Some(due.len() as i64)),
+                    Value::text(now),
+                    Value::text(due.join(" ")),
+                    Value::text(status.family_name.clone()),
+                    Value::text(status.given_name.clone()),
+                    Value::Integer(Some(0)),
+                ]);
             }
+            sql.push_str(" ON CONFLICT (patient_id) DO UPDATE SET ");
+            let updated: Vec<String> = STATUS_COLUMNS
+                .iter()
+                .filter(|column| !["patient_id", "generation", "stale"].contains(column))
+                .map(|column| format!("{column} = excluded.{column}"))
+                .collect();
+            sql.push_str(&updated.join(", "));
+            sql.push_str(
+                ", stale = CASE WHEN patient_status.generation = excluded.computed_generation THEN 0 ELSE 1 END",
+            );
+            bind_owned(generated(sql), values).execute(&mut *transaction).await?;
+        }
+        let ids: Vec<&str> = statuses.iter().map(|status| status.patient_id.as_str()).collect();
+        for chunk in ids.chunks(ID_CHUNK) {
+            let sql = format!("DELETE FROM care_process_status WHERE patient_id IN ({})", placeholders(1, chunk.len()));
+            bind_owned(generated(sql), chunk.iter().map(|id| Value::text(*id))).execute(&mut *transaction).await?;
+        }
+        let items: Vec<(&str, &ItemStatusRow)> = statuses
+            .iter()
+            .flat_map(|status| status.items.iter().map(move |item| (status.patient_id.as_str(), item)))
+            .collect();
+        for chunk in items.chunks(CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO care_process_status (patient_id, item, status, last_done, next_due, interval_months, performed_by) VALUES ",
+            );
+            let mut values = Vec::with_capacity(chunk.len() * 7);
+            for (index, (patient_id, item)) in chunk.iter().enumerate() {
+                if index > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("({})", placeholders(index * 7 + 1, 7)));
+                values.extend([
+                    Value::text(*patient_id),
+                    Value::text(item.item.clone()),
+                    Value::text(item.status.clone()),
+                    Value::optional_text(item.last_done.clone()),
+                    Value::optional_text(item.next_due.clone()),
+                    Value::Integer(Some(item.interval_months)),
+                    Value::text(item.performed_by.clone()),
+                ]);
+            }
+            bind_owned(generated(sql), values).execute(&mut *transaction).await?;
+        }
+        for status in statuses {
             for flag in &status.flags {
                 let inserted = sqlx::query(
                     "INSERT INTO red_flag (id, patient_id, identity, rule_id, severity, value_text, observation_keys, \
@@ -482,7 +542,9 @@ impl Store {
                     });
                 }
             }
-            update_open_flags(&mut transaction, &status.patient_id).await?;
+        }
+        for chunk in ids.chunks(ID_CHUNK) {
+            update_open_flags_of(&mut transaction, chunk).await?;
         }
         insert_audit_events(&mut transaction, &raised_events, now).await?;
         transaction.commit().await?;
