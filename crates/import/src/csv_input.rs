@@ -20,12 +20,12 @@ use concord_domain::{
 use concord_fhir::FhirDate;
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
-use concord_domain::uk_time::uk_offset;
 use crate::map::result::{Interpretation, Reading, ReadingValue, interpret, with_implied_value};
 use crate::map::subject::check_not_rejected;
 use crate::map::{Context, Refusal};
 use crate::reader::{Output, PROGRESS_STEP, Reader};
 use crate::{Item, Location, SourceKey, SubjectRef};
+use concord_domain::uk_time::uk_offset;
 
 /// The record types a CSV file can hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
