@@ -138,8 +138,12 @@ describe('the information-gathering visit', () => {
   test('a nurse reviews the results: comment, assignment and a personal target, once urgent flags are actioned', async () => {
     await signOut(page)
     await signIn(page, server.url, 'nurse')
-    await openRecord('9434765870')
-    await Promise.all([page.waitForURL(/\/review$/), page.getByRole('link', { name: 'Review results (professional preparation)' }).click()])
+    // The review queue on the triage page lists the person, with the HbA1c still awaited.
+    await visit(page, server.url, '/triage')
+    await checkPage(page, 'triage with the review queue')
+    const waiting = page.locator('#to-review ~ table tbody tr', { hasText: 'ASHDOWN' })
+    assert.match(await waiting.innerText(), /Awaited: HbA1c/)
+    await Promise.all([page.waitForURL(/\/review$/), waiting.getByRole('link').click()])
     await checkPage(page, 'review page')
     assert.match(await page.locator('#open-flags + ul').innerText(), /184/, 'the urgent blood pressure is listed')
     assert.match(await page.locator('main').innerText(), /Information-gathering visit on \d+ \w+ \d{4}; 0 results have arrived since/)

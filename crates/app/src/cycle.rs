@@ -61,7 +61,7 @@ pub struct TriageEntry {
 }
 
 impl Concord {
-    async fn audit_list(&self, caller: Caller<'_>, entity: &str, detail: String) -> Result<(), AppError> {
+    pub(crate) async fn audit_list(&self, caller: Caller<'_>, entity: &str, detail: String) -> Result<(), AppError> {
         self.store
             .record_audit(&[NewAuditEvent {
                 actor: caller.actor(),

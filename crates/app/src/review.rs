@@ -88,6 +88,21 @@ impl ReviewView {
     }
 }
 
+/// One person on the review queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewQueueEntry {
+    pub patient_id: String,
+    pub nhs_number: Option<String>,
+    /// "FAMILY, Given".
+    pub name: String,
+    /// The day the visit moved the cycle to "tests done" (ISO 8601).
+    pub tests_done_on: String,
+    /// Names of the visit's laboratory results not yet arrived.
+    pub awaited: Vec<String>,
+    /// Some awaited result is past the matching window: check with the laboratory.
+    pub overdue: bool,
+}
+
 /// What the clinician submits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReviewInput {
@@ -226,72 +241,126 @@ impl Concord {
         person: &concord_domain::snapshot::PersonSnapshot,
         today: time::Date,
     ) -> Result<Vec<SampleView>, AppError> {
-        use concord_domain::visit::{SampleSent, SampleState, sample_states};
-        let Some(visit_start) = record
-            .encounters
-            .iter()
-            .filter(|encounter| encounter.year_of_care_contact && encounter.status == "attended")
-            .map(|encounter| encounter.start_at.clone())
-            .max()
-        else {
-            return Ok(vec![]);
-        };
-        let visit_day = visit_start.get(..10).unwrap_or_default();
-        let mut names = BTreeMap::new();
-        let sent: Vec<SampleSent> = self
-            .store
-            .laboratory_samples(patient_id)
-            .await?
-            .into_iter()
-            .filter(|row| row.sent_at.get(..10) == Some(visit_day))
-            .filter_map(|row| {
-                let sent_on = time::Date::parse(
-                    row.sent_at.get(..10)?,
-                    time::macros::format_description!("[year]-[month]-[day]"),
-                )
-                .ok()?;
-                Some(SampleSent { item: row.item, sent_on })
-            })
-            .collect();
-        let evidence = |item: &str| -> &[String] {
-            rules
-                .cycle
-                .care_processes
-                .iter()
-                .find(|process| process.item == item)
-                .map_or(&[][..], |process| process.evidence.as_slice())
-        };
-        for process in &rules.cycle.care_processes {
-            names.entry(process.item.clone()).or_insert_with(|| process.name.clone());
-        }
-        Ok(sample_states(&sent, evidence, person, today)
-            .into_iter()
-            .map(|(sample, state)| {
-                let (result, awaited_days, overdue) = match state {
-                    SampleState::Arrived(point) => {
-                        let name = rules.catalogue.observable(&point.observable);
-                        let value = match (point.value, name.and_then(|o| o.canonical_unit.as_ref())) {
-                            (Some(value), Some(unit)) => format!("{value} {}", unit.display()),
-                            (Some(value), None) => format!("{value}"),
-                            (None, _) => "recorded".to_owned(),
-                        };
-                        let label = name.map_or_else(|| point.observable.clone(), |o| o.name.clone());
-                        (Some((format!("{label} {value}"), date_text(point.date()))), None, false)
-                    }
-                    SampleState::Awaited { days } => (None, Some(days), false),
-                    SampleState::Overdue { days } => (None, Some(days), true),
-                };
-                SampleView {
-                    name: names.get(&sample.item).cloned().unwrap_or_else(|| sample.item.clone()),
-                    item: sample.item,
-                    result,
-                    awaited_days,
-                    overdue,
-                }
-            })
-            .collect())
+        let stored = self.store.laboratory_samples(patient_id).await?;
+        Ok(samples_view(record, stored, rules, person, today))
     }
 
+    /// The review queue: people whose visit's results wait for a clinician, longest waiting
+    /// first, each with the laboratory results still awaited. Reading it is audited.
+    pub async fn results_to_review(
+        &self,
+        caller: Caller<'_>,
+        today: time::Date,
+    ) -> Result<Vec<ReviewQueueEntry>, AppError> {
+        caller.require(Permission::ViewPatientRecord)?;
+        let practice = caller.organisation();
+        let rows = self.store.results_to_review(practice.as_deref(), i64::from(today.year()), 500).await?;
+        let ids: Vec<String> = rows.iter().map(|row| row.patient_id.clone()).collect();
+        let rules = self.status_rules().await?;
+        let records: BTreeMap<String, concord_store::PersonRecord> = self
+            .store
+            .person_records(&ids)
+            .await?
+            .into_iter()
+            .map(|record| (record.person.id.clone(), record))
+            .collect();
+        let mut samples = self.store.laboratory_samples_of(&ids).await?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (awaited, overdue) = match records.get(&row.patient_id) {
+                Some(record) => {
+                    let (person, _) = snapshot(record, &rules, today);
+                    let stored = samples.remove(&row.patient_id).unwrap_or_default();
+                    let views = samples_view(record, stored, &rules, &person, today);
+                    let awaited = views.iter().filter(|s| s.result.is_none()).map(|s| s.name.clone()).collect();
+                    (awaited, views.iter().any(|sample| sample.overdue))
+                }
+                None => (vec![], false),
+            };
+            entries.push(ReviewQueueEntry {
+                patient_id: row.patient_id,
+                nhs_number: row.nhs_number,
+                name: format!("{}, {}", row.family_name.to_uppercase(), row.given_name),
+                tests_done_on: row.tests_done_at.chars().take(10).collect(),
+                awaited,
+                overdue,
+            });
+        }
+        self.audit_list(caller, "ResultsToReview", format!("{} person(s) listed", entries.len())).await?;
+        Ok(entries)
+    }
+}
+
+/// The samples sent at the person's latest information-gathering visit, matched to their results.
+fn samples_view(
+    record: &concord_store::PersonRecord,
+    stored: Vec<concord_store::SampleRow>,
+    rules: &crate::status::StatusRules<'_>,
+    person: &concord_domain::snapshot::PersonSnapshot,
+    today: time::Date,
+) -> Vec<SampleView> {
+    use concord_domain::visit::{SampleSent, SampleState, sample_states};
+    let Some(visit_start) = record
+        .encounters
+        .iter()
+        .filter(|encounter| encounter.year_of_care_contact && encounter.status == "attended")
+        .map(|encounter| encounter.start_at.clone())
+        .max()
+    else {
+        return vec![];
+    };
+    let visit_day = visit_start.get(..10).unwrap_or_default();
+    let mut names = BTreeMap::new();
+    let sent: Vec<SampleSent> = stored
+        .into_iter()
+        .filter(|row| row.sent_at.get(..10) == Some(visit_day))
+        .filter_map(|row| {
+            let sent_on =
+                time::Date::parse(row.sent_at.get(..10)?, time::macros::format_description!("[year]-[month]-[day]"))
+                    .ok()?;
+            Some(SampleSent { item: row.item, sent_on })
+        })
+        .collect();
+    let evidence = |item: &str| -> &[String] {
+        rules
+            .cycle
+            .care_processes
+            .iter()
+            .find(|process| process.item == item)
+            .map_or(&[][..], |process| process.evidence.as_slice())
+    };
+    for process in &rules.cycle.care_processes {
+        names.entry(process.item.clone()).or_insert_with(|| process.name.clone());
+    }
+    sample_states(&sent, evidence, person, today)
+        .into_iter()
+        .map(|(sample, state)| {
+            let (result, awaited_days, overdue) = match state {
+                SampleState::Arrived(point) => {
+                    let name = rules.catalogue.observable(&point.observable);
+                    let value = match (point.value, name.and_then(|o| o.canonical_unit.as_ref())) {
+                        (Some(value), Some(unit)) => format!("{value} {}", unit.display()),
+                        (Some(value), None) => format!("{value}"),
+                        (None, _) => "recorded".to_owned(),
+                    };
+                    let label = name.map_or_else(|| point.observable.clone(), |o| o.name.clone());
+                    (Some((format!("{label} {value}"), date_text(point.date()))), None, false)
+                }
+                SampleState::Awaited { days } => (None, Some(days), false),
+                SampleState::Overdue { days } => (None, Some(days), true),
+            };
+            SampleView {
+                name: names.get(&sample.item).cloned().unwrap_or_else(|| sample.item.clone()),
+                item: sample.item,
+                result,
+                awaited_days,
+                overdue,
+            }
+        })
+        .collect()
+}
+
+impl Concord {
     async fn personal_targets(&self, patient_id: &str) -> Result<Vec<PersonalTarget>, AppError> {
         Ok(self
             .store

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use concord_app::Concord;
+use concord_app::cycle::Caller;
 use concord_app::import::ImportOptions;
 use concord_app::record::StaffMember;
 use concord_domain::access::StaffRole;
@@ -195,6 +196,9 @@ async fn laboratory_results_arriving_later_join_the_visit_and_hold_the_review_un
         let awaited: Vec<&str> =
             review.samples.iter().filter(|s| s.result.is_none()).map(|s| s.item.as_str()).collect();
         assert_eq!(awaited, ["hba1c", "urine_acr"], "{:?}", review.samples);
+        let queue = concord.results_to_review(Caller::Staff(&nurse), now.date()).await.unwrap();
+        let waiting = queue.iter().find(|entry| entry.patient_id == patient).expect("on the review queue");
+        assert_eq!(waiting.awaited.len(), 2, "{waiting:?}");
 
         let input = concord_app::review::ReviewInput {
             comment: "Your blood pressure is where we hoped.".into(),
@@ -222,10 +226,14 @@ async fn laboratory_results_arriving_later_join_the_visit_and_hold_the_review_un
         assert!(value.contains("58"), "{value}");
         assert_eq!(date, &day.to_string());
         assert_eq!(review.awaited().len(), 1, "urine ACR still awaited: {:?}", review.samples);
+        let queue = concord.results_to_review(Caller::Staff(&nurse), now.date()).await.unwrap();
+        assert_eq!(queue.iter().find(|entry| entry.patient_id == patient).unwrap().awaited.len(), 1);
 
         // The clinician may review without the urine ACR, and that is recorded.
         let confirmed = concord_app::review::ReviewInput { without_awaited: true, ..input };
         concord.review_results(&nurse, &patient, &confirmed, now).await.unwrap().unwrap();
+        let queue = concord.results_to_review(Caller::Staff(&nurse), now.date()).await.unwrap();
+        assert!(queue.iter().all(|entry| entry.patient_id != patient), "reviewed people leave the queue");
         let events = concord
             .store
             .audit_events(&concord_store::AuditFilter { limit: Some(50), ..Default::default() })

@@ -80,7 +80,18 @@ pub struct WorklistRow {
     pub open_flags: i64,
 }
 
-/// Worklist filters (all optional).
+/// A person whose visit's results wait for a clinician's review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewQueueRow {
+    pub patient_id: String,
+    pub nhs_number: Option<String>,
+    pub given_name: String,
+    pub family_name: String,
+    /// When the cycle reached "tests done" (the information-gathering visit), RFC 3339.
+    pub tests_done_at: String,
+}
+
+/// Who the worklist lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorklistFilter {
     pub practice: Option<String>,
@@ -231,6 +242,40 @@ impl Store {
         let rest = limit - list.len() as i64;
         list.extend(self.worklist_part(filter, cycle_year, current_month, false, rest, earlier_offset).await?);
         Ok(list)
+    }
+
+    /// People whose cycle this year is at "tests done" (their results await a clinician's review),
+    /// longest waiting first; optionally one practice's.
+    pub async fn results_to_review(
+        &self,
+        practice: Option<&str>,
+        cycle_year: i64,
+        limit: i64,
+    ) -> Result<Vec<ReviewQueueRow>, StoreError> {
+        let mut values = vec![Value::Integer(Some(cycle_year))];
+        let mut sql = String::from(
+            "SELECT c.patient_id, p.nhs_number, p.given_name, p.family_name, c.stage_since FROM care_cycle c \
+             JOIN patient p ON p.id = c.patient_id WHERE c.cycle_year = $1 AND c.stage = 'tests_done'",
+        );
+        if let Some(practice) = practice {
+            values.push(Value::text(practice));
+            sql.push_str(&format!(" AND p.practice_ods_code = ${}", values.len()));
+        }
+        values.push(Value::Integer(Some(limit)));
+        sql.push_str(&format!(" ORDER BY c.stage_since, c.patient_id LIMIT ${}", values.len()));
+        let rows = bind_values(generated(sql), &values).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ReviewQueueRow {
+                    patient_id: row.try_get(0)?,
+                    nhs_number: row.try_get(1)?,
+                    given_name: row.try_get::<Option<String>, _>(2)?.unwrap_or_default(),
+                    family_name: row.try_get::<Option<String>, _>(3)?.unwrap_or_default(),
+                    tests_done_at: row.try_get(4)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
     }
 
     fn worklist_where(filter: &WorklistFilter, values: &mut Vec<Value>) -> String {

@@ -44,7 +44,9 @@ pub fn new_id() -> String {
     sql::new_id()
 }
 
-pub use cycle::{CycleChange, CycleRow, DeliveryOutcome, NewMessage, OutboxRow, WorklistFilter, WorklistRow};
+pub use cycle::{
+    CycleChange, CycleRow, DeliveryOutcome, NewMessage, OutboxRow, ReviewQueueRow, WorklistFilter, WorklistRow,
+};
 pub use status::{FlagRow, ItemStatusRow, KeptStatus, MedicineRow, NewFlag, PersonRecord, ResultRow, StatusRow};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

@@ -8,11 +8,13 @@ use concord_domain::patient::{
     Sex,
 };
 use concord_domain::record::{Condition, ConditionStatus};
+use std::collections::HashMap;
+
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::Date;
 
-use crate::sql::{self, Value, bind_values, generated};
+use crate::sql::{self, Value, bind_owned, bind_values, generated};
 use crate::{Store, StoreError};
 
 /// What staff search by. Any combination; at least one field must be given.
@@ -374,6 +376,33 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(|row| encounter_from_row(row, 0)).collect()
+    }
+
+    /// Laboratory samples sent for these people, by person id.
+    pub async fn laboratory_samples_of(
+        &self,
+        patient_ids: &[String],
+    ) -> Result<HashMap<String, Vec<SampleRow>>, StoreError> {
+        let mut samples: HashMap<String, Vec<SampleRow>> = HashMap::new();
+        for chunk in patient_ids.chunks(500) {
+            let list: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT patient_id, visit_key, item, sent_at FROM laboratory_sample WHERE patient_id IN ({}) \
+                 ORDER BY sent_at DESC, item",
+                list.join(", ")
+            );
+            let rows = bind_owned(generated(sql), chunk.iter().map(|id| Value::text(id.clone())))
+                .fetch_all(self.pool())
+                .await?;
+            for row in rows {
+                samples.entry(row.try_get(0)?).or_default().push(SampleRow {
+                    visit_key: row.try_get(1)?,
+                    item: row.try_get(2)?,
+                    sent_at: row.try_get(3)?,
+                });
+            }
+        }
+        Ok(samples)
     }
 
     /// Laboratory samples sent for a person from information-gathering visits, newest first.

@@ -421,6 +421,20 @@ pub(crate) struct TriageTemplate {
     pub entries: Vec<TriageEntryView>,
     pub errors: Vec<FieldError>,
     pub recorded: Option<String>,
+    /// People whose visit's results wait for review, longest waiting first.
+    pub to_review: Vec<ReviewQueueView>,
+}
+
+/// One person waiting for their results to be reviewed.
+pub(crate) struct ReviewQueueView {
+    pub name: String,
+    pub review_href: String,
+    pub nhs_number: String,
+    pub tests_done: String,
+    /// "All in", or "Awaited: HbA1c, urine ACR".
+    pub laboratory: String,
+    pub complete: bool,
+    pub overdue: bool,
 }
 
 /// One field of the visit form as shown.

@@ -20,8 +20,8 @@ use crate::security::RequestContext;
 use crate::session::{SessionForm, SessionPairs, SignedIn};
 use crate::state::AppState;
 use crate::templates::{
-    BulkOutcome, FieldError, FlagView, Layout, Option_, TriageEntryView, TriageTemplate, WorklistRowView,
-    WorklistTemplate, page,
+    BulkOutcome, FieldError, FlagView, Layout, Option_, ReviewQueueView, TriageEntryView, TriageTemplate,
+    WorklistRowView, WorklistTemplate, page,
 };
 use crate::views;
 
@@ -329,7 +329,30 @@ async fn render_triage(
         Some(practice) => state.concord.duty_clinician(practice, now.date()).await?.unwrap_or_default(),
         None => String::new(),
     };
+    let to_review = state
+        .concord
+        .results_to_review(Caller::Staff(staff), now.date())
+        .await?
+        .into_iter()
+        .map(|entry| {
+            let reference = state.refs.reference(&signed_in.session_key, &entry.patient_id);
+            ReviewQueueView {
+                name: entry.name,
+                review_href: format!("/patients/record/{reference}/review"),
+                nhs_number: entry.nhs_number.as_deref().map_or_else(|| "Not recorded".into(), views::nhs_number),
+                tests_done: views::stored_date(&entry.tests_done_on),
+                complete: entry.awaited.is_empty(),
+                laboratory: if entry.awaited.is_empty() {
+                    "All in".to_owned()
+                } else {
+                    format!("Awaited: {}", entry.awaited.join(", "))
+                },
+                overdue: entry.overdue,
+            }
+        })
+        .collect();
     page(&TriageTemplate {
+        to_review,
         layout,
         csrf_token: signed_in.csrf_token.clone(),
         can_act: staff.require(Permission::TriageResults).is_ok(),
