@@ -127,20 +127,22 @@ impl Concord {
         self.refresh_statuses(today, now).await?;
         self.escalate_overdue_flags(now).await?;
         let flags = self.store.red_flags(None, true).await?;
+        let mut ids: Vec<String> = flags.iter().map(|flag| flag.patient_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let names = self.store.patient_names(&ids).await?;
+        // People in the order of their first (most pressing) flag.
         let mut entries: Vec<TriageEntry> = Vec::new();
+        let mut position: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for flag in flags {
-            match entries.iter_mut().find(|entry| entry.patient_id == flag.patient_id) {
-                Some(entry) => entry.flags.push(flag),
+            match position.get(&flag.patient_id) {
+                Some(&at) => entries[at].flags.push(flag),
                 None => {
-                    let patient = self.store.patient(&flag.patient_id).await?;
-                    let (nhs_number, name) = patient
-                        .map(|row| {
-                            (
-                                row.patient.nhs_number.map(|number| number.as_str().to_owned()),
-                                format!("{}, {}", row.patient.name.family.to_uppercase(), row.patient.name.given),
-                            )
-                        })
+                    let (nhs_number, name) = names
+                        .get(&flag.patient_id)
+                        .map(|(number, family, given)| (number.clone(), format!("{}, {given}", family.to_uppercase())))
                         .unwrap_or((None, String::from("(unknown person)")));
+                    position.insert(flag.patient_id.clone(), entries.len());
                     entries.push(TriageEntry {
                         patient_id: flag.patient_id.clone(),
                         nhs_number,

@@ -378,6 +378,35 @@ impl Store {
         rows.iter().map(|row| encounter_from_row(row, 0)).collect()
     }
 
+    /// NHS number and names (family, given) of these people, by person id, in a few statements.
+    pub async fn patient_names(
+        &self,
+        patient_ids: &[String],
+    ) -> Result<HashMap<String, (Option<String>, String, String)>, StoreError> {
+        let mut names = HashMap::new();
+        for chunk in patient_ids.chunks(500) {
+            let list: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT id, nhs_number, family_name, given_name FROM patient WHERE id IN ({})",
+                list.join(", ")
+            );
+            let rows = bind_owned(generated(sql), chunk.iter().map(|id| Value::text(id.clone())))
+                .fetch_all(self.pool())
+                .await?;
+            for row in rows {
+                names.insert(
+                    row.try_get(0)?,
+                    (
+                        row.try_get(1)?,
+                        row.try_get::<Option<String>, _>(2)?.unwrap_or_default(),
+                        row.try_get::<Option<String>, _>(3)?.unwrap_or_default(),
+                    ),
+                );
+            }
+        }
+        Ok(names)
+    }
+
     /// Laboratory samples sent for these people, by person id.
     pub async fn laboratory_samples_of(
         &self,
