@@ -13,6 +13,7 @@ use concord_domain::access::Permission;
 use concord_domain::audit::AuditAction;
 use concord_domain::cycle::{CycleEvent, Stage};
 use concord_domain::organisation::OdsCode;
+use concord_domain::uk_time::{uk_time_to_utc, utc_to_uk_time};
 use concord_store::{CycleChange, CycleRow, GpAppointmentSync, NewAuditEvent, NewClinicList, NewSlot, SlotRow};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time};
@@ -509,12 +510,8 @@ pub fn local_label(local: PrimitiveDateTime) -> String {
     format!("{} on {}", clock(local.time()), date_text(local.date()))
 }
 
-pub use concord_domain::uk_time::{uk_time_to_utc, utc_to_uk_time};
-
 #[cfg(test)]
 mod tests {
-    use time::macros::datetime;
-
     use super::*;
 
     #[test]

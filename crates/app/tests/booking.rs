@@ -9,8 +9,6 @@ use std::path::{Path, PathBuf};
 use concord_app::Concord;
 use concord_app::booking::{ClinicRequest, Slot, SlotState};
 use concord_app::cycle::Caller;
-use concord_app::import::ImportOptions;
-use concord_domain::audit::Actor;
 use concord_domain::cycle::CycleEvent;
 use concord_domain::nhs_number::NhsNumber;
 use concord_store::{AuditEntry, AuditFilter, PatientSearch};
@@ -66,20 +64,7 @@ fn encounters(rows: &[(&str, &str, String, &str, &str, &str)]) -> PathBuf {
 }
 
 async fn import(concord: &Concord, path: PathBuf) {
-    let report = concord
-        .import(
-            ImportOptions {
-                paths: vec![path],
-                extract_date: OffsetDateTime::now_utc().date(),
-                source_system: "test".into(),
-                synthetic: true,
-                default_practice: None,
-                actor: Actor::System("test".into()),
-            },
-            |_| {},
-        )
-        .await
-        .unwrap();
+    let report = common::import(concord, vec![path], OffsetDateTime::now_utc().date()).await;
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
 }
 

@@ -7,8 +7,7 @@ use std::path::PathBuf;
 
 use concord_app::Concord;
 use concord_app::cycle::Caller;
-use concord_app::import::{ImportOptions, ImportReport};
-use concord_domain::audit::Actor;
+use concord_app::import::ImportReport;
 use concord_domain::cycle::CycleEvent;
 use concord_store::{PatientSearch, WorklistFilter};
 use time::macros::date;
@@ -24,20 +23,7 @@ async fn engines() -> Vec<Concord> {
 }
 
 async fn import(concord: &Concord, paths: Vec<PathBuf>) -> ImportReport {
-    concord
-        .import(
-            ImportOptions {
-                paths,
-                extract_date: date!(2026 - 11 - 20),
-                source_system: "test".into(),
-                synthetic: true,
-                default_practice: None,
-                actor: Actor::System("test".into()),
-            },
-            |_| {},
-        )
-        .await
-        .unwrap()
+    common::import(concord, paths, date!(2026 - 11 - 20)).await
 }
 
 fn generated_practice(patients: u64) -> PathBuf {

@@ -6,10 +6,8 @@ use std::collections::BTreeMap;
 
 use concord_app::Concord;
 use concord_app::cycle::Caller;
-use concord_app::import::ImportOptions;
 use concord_app::record::StaffMember;
 use concord_domain::access::StaffRole;
-use concord_domain::audit::Actor;
 use time::macros::date;
 
 mod common;
@@ -26,20 +24,7 @@ async fn person_with_diabetes(concord: &Concord) -> String {
         "record_id,nhs_number,code,term,onset_date,status\nC1,9434765919,44054006,Type 2 diabetes mellitus,2012-04-01,active\n",
     )
     .unwrap();
-    let report = concord
-        .import(
-            ImportOptions {
-                paths: vec![directory],
-                extract_date: date!(2026 - 11 - 20),
-                source_system: "test".into(),
-                synthetic: true,
-                default_practice: None,
-                actor: Actor::System("test".into()),
-            },
-            |_| {},
-        )
-        .await
-        .unwrap();
+    let report = common::import(concord, vec![directory], date!(2026 - 11 - 20)).await;
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
     concord.store.kept_statuses(None).await.unwrap().remove(0).patient_id
 }
@@ -141,20 +126,7 @@ async fn import_result(concord: &Concord, row: &str) {
         format!("record_id,nhs_number,local_patient_id,code_system,code,term,effective_at,value,unit,status\n{row}\n"),
     )
     .unwrap();
-    let report = concord
-        .import(
-            ImportOptions {
-                paths: vec![directory],
-                extract_date: time::OffsetDateTime::now_utc().date(),
-                source_system: "test".into(),
-                synthetic: true,
-                default_practice: None,
-                actor: Actor::System("test".into()),
-            },
-            |_| {},
-        )
-        .await
-        .unwrap();
+    let report = common::import(concord, vec![directory], time::OffsetDateTime::now_utc().date()).await;
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
 }
 

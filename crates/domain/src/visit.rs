@@ -55,7 +55,7 @@ pub fn sample_states<'a, 'e>(
             let answer = person
                 .results
                 .iter()
-                .filter(|result| observables.iter().any(|observable| *observable == result.observable))
+                .filter(|result| observables.contains(&result.observable))
                 .filter(|result| (sample.sent_on..=last_day).contains(&result.date()))
                 .min_by(|a, b| a.effective.cmp(&b.effective).then_with(|| a.key.cmp(&b.key)));
             let days = (today - sample.sent_on).whole_days();

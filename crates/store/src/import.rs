@@ -348,7 +348,8 @@ impl ImportWriter {
                 PatientRef::Id(id) => ids.push(id.clone()),
             }
         }
-        let lookups: [(Vec<String>, &str, fn(String) -> PatientRef); 3] = [
+        type Lookup<'a> = (Vec<String>, &'a str, fn(String) -> PatientRef);
+        let lookups: [Lookup<'_>; 3] = [
             (
                 keys,
                 "SELECT value, patient_id FROM patient_identifier WHERE system = 'source' AND value IN",

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 
 use concord_app::Concord;
+use concord_app::import::{ImportOptions, ImportReport};
+use concord_domain::audit::Actor;
 
 /// A fresh directory under the system temp directory.
 pub fn scratch(prefix: &str) -> PathBuf {
@@ -33,4 +35,23 @@ pub async fn engines(name: &str) -> Vec<Concord> {
         engines.push(Concord::open(&format!("{base}/{database}")).await.unwrap());
     }
     engines
+}
+
+/// Imports files or folders as a synthetic test extract made on `extract_date`.
+#[allow(dead_code)] // not every test file imports
+pub async fn import(concord: &Concord, paths: Vec<PathBuf>, extract_date: time::Date) -> ImportReport {
+    concord
+        .import(
+            ImportOptions {
+                paths,
+                extract_date,
+                source_system: "test".into(),
+                synthetic: true,
+                default_practice: None,
+                actor: Actor::System("test".into()),
+            },
+            |_| {},
+        )
+        .await
+        .unwrap()
 }
