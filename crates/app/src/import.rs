@@ -227,11 +227,15 @@ impl Concord {
         let started = std::time::Instant::now();
         // After a large load the planner's statistics no longer describe the tables (a first
         // import starts from none), and the refresh's per-person reads would scan whole tables.
-        if report.changed.total() >= ANALYZE_AFTER_ROWS {
-            self.store.refresh_planner_statistics().await?;
+        let large = report.changed.total() >= ANALYZE_AFTER_ROWS;
+        if large {
+            self.store.refresh_planner_statistics(concord_store::StatisticsOf::Records).await?;
         }
         let now = OffsetDateTime::now_utc();
         report.status = self.refresh_statuses(now.date(), now).await?;
+        if large {
+            self.store.refresh_planner_statistics(concord_store::StatisticsOf::Statuses).await?;
+        }
         report.status_seconds = started.elapsed().as_secs_f64();
         match reader.await {
             Ok(Ok(_)) => {}

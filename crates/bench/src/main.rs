@@ -141,10 +141,11 @@ pub fn engine_name(url: &str) -> &'static str {
 
 /// Generates the population once (cached in the work folder by size and practices).
 pub async fn population(work: &Path, patients: u64, practices: u32) -> anyhow::Result<PathBuf> {
+    let revision = concord_synth::GENERATOR_REVISION;
     let folder = if practices == (patients / 10_000).max(1) as u32 {
-        work.join(format!("population-{patients}"))
+        work.join(format!("population-{patients}-r{revision}"))
     } else {
-        work.join(format!("population-{patients}-p{practices}"))
+        work.join(format!("population-{patients}-p{practices}-r{revision}"))
     };
     if !folder.join("complete").exists() {
         println!("generating {patients} patients in {practices} practice(s) into {}", folder.display());

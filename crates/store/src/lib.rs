@@ -218,15 +218,29 @@ pub(crate) async fn set_fact_in(
     Ok(())
 }
 
+/// Which tables' planner statistics to refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatisticsOf {
+    /// The imported record: patients, identifiers, conditions, results, medicines, encounters.
+    Records,
+    /// What the status refresh keeps: statuses, checklist lines, flags, measures.
+    Statuses,
+}
+
 impl Store {
-    /// Refreshes the query planner's statistics for the record tables (after a bulk load, so
-    /// per-person reads use their indexes): `ANALYZE` on PostgreSQL, `PRAGMA optimize` on SQLite.
-    pub async fn refresh_planner_statistics(&self) -> Result<(), StoreError> {
-        let sql = match self.backend() {
-            Backend::Postgres => {
-                "ANALYZE patient, patient_identifier, condition, observation, medication, encounter, patient_status"
+    /// Refreshes the query planner's statistics after a bulk load, so reads use their indexes:
+    /// `ANALYZE` on PostgreSQL, `PRAGMA optimize` on SQLite. The record tables before the status
+    /// refresh reads the changed people back; the status tables after it (analysed while
+    /// everyone was stale, the planner would scan the whole table for the few stale people).
+    pub async fn refresh_planner_statistics(&self, tables: StatisticsOf) -> Result<(), StoreError> {
+        let sql = match (self.backend(), tables) {
+            (Backend::Postgres, StatisticsOf::Records) => {
+                "ANALYZE patient, patient_identifier, condition, observation, medication, encounter"
             }
-            Backend::Sqlite => "PRAGMA optimize",
+            (Backend::Postgres, StatisticsOf::Statuses) => {
+                "ANALYZE patient_status, care_process_status, red_flag, kept_measure"
+            }
+            (Backend::Sqlite, _) => "PRAGMA optimize",
         };
         sqlx::query(sql).execute(self.pool()).await?;
         Ok(())

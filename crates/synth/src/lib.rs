@@ -115,6 +115,10 @@ pub enum OutputFormat {
 /// prefixes whose check digit would be 10). Larger populations cannot all have one.
 pub const TEST_RANGE_NHS_NUMBERS: u64 = 909_091;
 
+/// Bumped whenever what the generator writes for given options changes (revision 2: the annual
+/// diabetic foot check), so stored populations, such as the benchmarks', are not reused across it.
+pub const GENERATOR_REVISION: u32 = 2;
+
 /// What to do with patients beyond the [`TEST_RANGE_NHS_NUMBERS`]th.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BeyondTestRange {
