@@ -16,12 +16,11 @@
 # the databases, and ~1.1 GB more for the 20k practice of the cycle part; the DuckDB venv ~95 MB.
 # `make bench-region` never has the region's extract (19 KB of NDJSON per person, 30 GB) on disk
 # whole: it is generated and imported 100k people at a time (1.9 GB per slice), and each slice's
-# observations are copied into the floor database right after. Peak: the import database
-# (~20 KB per person, ~32 GB) plus the floor database (~10 KB per person, ~16 GB, dropped once
-# measured): about 50 GB free.
-# Time on 2 cores: the cycle part of `make bench` ~2 min; `make bench-region` about 1.5 hours
-# (PostgreSQL imports ~10k people per 28 s with their statuses kept, ~75 min for 1.6M; the floor
-# and the cycle part add ~15 min).
+# observations are copied into the floor database right after. Measured peak: the import
+# database (30.7 GB) plus the floor database (16.1 GB, dropped once measured) plus one slice:
+# about 50 GB free.
+# Time on 2 cores (measured): `make bench` 10.5 min (its cycle part ~2.5 min); `make bench-region`
+# 61 min (45 min of import with statuses kept, the floor's COPY 8 min, the cycle part 4 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 patients=${1:-100000}
