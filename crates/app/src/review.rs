@@ -126,13 +126,7 @@ impl Concord {
     ) -> Result<ReviewView, AppError> {
         staff.require(Permission::ViewPatientRecord)?;
         let rules = self.status_rules().await?;
-        let record = self
-            .store
-            .person_records(&[patient_id.to_owned()])
-            .await?
-            .pop()
-            .ok_or_else(|| AppError::NotFound("No such person".into()))?;
-        let (person, _) = snapshot(&record, &rules, now.date());
+        let (record, person) = self.person_snapshot(patient_id, &rules, now.date()).await?;
         let personal = self.personal_targets(patient_id).await?;
         let mut results = Vec::new();
         for item in merged_checklist(&rules.cycle.care_processes, &person, DUE_WINDOW_DAYS) {
@@ -219,10 +213,7 @@ impl Concord {
     /// Names of the latest visit's samples still awaited from the laboratory.
     async fn review_awaited(&self, patient_id: &str, now: OffsetDateTime) -> Result<Vec<String>, AppError> {
         let rules = self.status_rules().await?;
-        let Some(record) = self.store.person_records(&[patient_id.to_owned()]).await?.pop() else {
-            return Err(AppError::NotFound("No such person".into()));
-        };
-        let (person, _) = snapshot(&record, &rules, now.date());
+        let (record, person) = self.person_snapshot(patient_id, &rules, now.date()).await?;
         Ok(self
             .visit_samples(patient_id, &record, &rules, &person, now.date())
             .await?

@@ -69,6 +69,25 @@ pub struct Refreshed {
     pub flags_raised: u64,
 }
 
+impl Concord {
+    /// One person's stored record and what the rules see of it on `today`.
+    pub(crate) async fn person_snapshot(
+        &self,
+        patient_id: &str,
+        rules: &StatusRules<'_>,
+        today: Date,
+    ) -> Result<(PersonRecord, PersonSnapshot), AppError> {
+        let record = self
+            .store
+            .person_records(&[patient_id.to_owned()])
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::NotFound("No such person".into()))?;
+        let (person, _) = snapshot(&record, rules, today);
+        Ok((record, person))
+    }
+}
+
 /// The rules' view of a person on `today`, and their contacts with services in the last year.
 pub fn snapshot(record: &PersonRecord, rules: &StatusRules<'_>, today: Date) -> (PersonSnapshot, Utilisation) {
     let patient = &record.person.patient;

@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 
 use crate::cycle::Caller;
 use crate::record::StaffMember;
-use crate::status::{StatusRules, snapshot};
+use crate::status::StatusRules;
 use crate::{AppError, Concord};
 
 /// How a field is answered.
@@ -281,13 +281,7 @@ impl Concord {
     ) -> Result<VisitForm, AppError> {
         staff.require(Permission::ViewPatientRecord)?;
         let rules = self.status_rules().await?;
-        let record = self
-            .store
-            .person_records(&[patient_id.to_owned()])
-            .await?
-            .pop()
-            .ok_or_else(|| AppError::NotFound("No such person".into()))?;
-        let (person, _) = snapshot(&record, &rules, now.date());
+        let (_, person) = self.person_snapshot(patient_id, &rules, now.date()).await?;
         let mut checklist =
             merged_checklist(&rules.cycle.care_processes, &person, concord_codelists::cycle_rules::DUE_WINDOW_DAYS);
         // The mood questions go together: PHQ-2 first (questions 1 and 2), then the rest of the
