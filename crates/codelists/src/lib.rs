@@ -9,6 +9,7 @@
 pub mod check_digit;
 pub mod cycle_rules;
 mod load;
+pub mod result_meanings;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

@@ -16,6 +16,7 @@ pub mod organisation;
 pub mod patient;
 pub mod record;
 pub mod red_flag;
+pub mod result_story;
 pub mod risk;
 pub mod snapshot;
 pub mod target;
