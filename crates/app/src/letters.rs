@@ -60,16 +60,8 @@ impl Concord {
             .await?
             .filter(|message| message.channel == "letter")
             .ok_or_else(|| AppError::NotFound("No such letter".into()))?;
-        self.store
-            .record_audit(&[NewAuditEvent {
-                actor: staff.actor(),
-                organisation: staff.organisation.clone(),
-                patient_id: Some(message.patient_id.clone()),
-                action: concord_domain::audit::AuditAction::Read,
-                entity: "Letter".into(),
-                detail: format!("{} opened for printing", message.purpose),
-                request_id: None,
-            }])
+        let detail = format!("{} opened for printing", message.purpose);
+        self.audit_person(staff, &message.patient_id, concord_domain::audit::AuditAction::Read, "Letter", detail)
             .await?;
         Ok(message)
     }

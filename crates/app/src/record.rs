@@ -198,6 +198,30 @@ impl Concord {
         Ok(events)
     }
 
+    /// Audits what a staff member did with one person's record (a read or a change made outside
+    /// the store's own audited writes).
+    pub(crate) async fn audit_person(
+        &self,
+        staff: &StaffMember,
+        patient_id: &str,
+        action: AuditAction,
+        entity: &str,
+        detail: String,
+    ) -> Result<(), AppError> {
+        self.store
+            .record_audit(&[NewAuditEvent {
+                actor: staff.actor(),
+                organisation: staff.organisation.clone(),
+                patient_id: Some(patient_id.to_owned()),
+                action,
+                entity: entity.into(),
+                detail,
+                request_id: None,
+            }])
+            .await?;
+        Ok(())
+    }
+
     async fn record_read(
         &self,
         staff: &StaffMember,

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use concord_codelists::cycle_rules::DUE_WINDOW_DAYS;
 use concord_domain::access::Permission;
+use concord_domain::audit::AuditAction;
 use concord_domain::care_process::merged_checklist;
 use concord_domain::criterion::Comparison;
 use concord_domain::cycle::{CycleEvent, Stage};
@@ -184,16 +185,7 @@ impl Concord {
             .iter()
             .map(|target| (target.observable.clone(), target.value.to_string()))
             .collect::<BTreeMap<_, _>>();
-        self.store
-            .record_audit(&[concord_store::NewAuditEvent {
-                actor: staff.actor(),
-                organisation: staff.organisation.clone(),
-                patient_id: Some(patient_id.to_owned()),
-                action: concord_domain::audit::AuditAction::Read,
-                entity: "ResultsReview".into(),
-                detail: "results review opened".into(),
-                request_id: None,
-            }])
+        self.audit_person(staff, patient_id, AuditAction::Read, "ResultsReview", "results review opened".into())
             .await?;
         Ok(ReviewView {
             patient_id: patient_id.to_owned(),
@@ -469,17 +461,8 @@ impl Concord {
         change.after.assigned_to = Some(input.assign_to.clone());
         change.after.results_reviewed_by = Some(staff.display_name.clone());
         if !awaited.is_empty() {
-            self.store
-                .record_audit(&[concord_store::NewAuditEvent {
-                    actor: staff.actor(),
-                    organisation: staff.organisation.clone(),
-                    patient_id: Some(patient_id.to_owned()),
-                    action: concord_domain::audit::AuditAction::Update,
-                    entity: "ResultsReview".into(),
-                    detail: format!("results reviewed without the awaited {}", join_names(&awaited)),
-                    request_id: None,
-                }])
-                .await?;
+            let detail = format!("results reviewed without the awaited {}", join_names(&awaited));
+            self.audit_person(staff, patient_id, AuditAction::Update, "ResultsReview", detail).await?;
         }
         self.store.set_personal_targets(patient_id, &targets, &staff.actor(), &timestamp(now)).await?;
         let version = self.store.apply_cycle_change(&change, &staff.actor(), &timestamp(now)).await?;

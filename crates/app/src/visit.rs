@@ -328,18 +328,8 @@ impl Concord {
     }
 
     async fn record_visit_read(&self, staff: &StaffMember, patient_id: &str) -> Result<(), AppError> {
-        self.store
-            .record_audit(&[concord_store::NewAuditEvent {
-                actor: staff.actor(),
-                organisation: staff.organisation.clone(),
-                patient_id: Some(patient_id.to_owned()),
-                action: concord_domain::audit::AuditAction::Read,
-                entity: "VisitForm".into(),
-                detail: "information-gathering form opened".into(),
-                request_id: None,
-            }])
-            .await?;
-        Ok(())
+        let detail = "information-gathering form opened".to_owned();
+        self.audit_person(staff, patient_id, concord_domain::audit::AuditAction::Read, "VisitForm", detail).await
     }
 
     /// Saves the visit: validates every answer, writes the results (audited), moves the cycle to
