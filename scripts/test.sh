@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: every test, in stages, printing how long each took.
-#   1. tools: npm packages for assets and browser tests, Debian's chromium if missing
+#   1. tools: npm packages for assets and browser tests, Debian's chromium and poppler-utils if missing
 #   2. PostgreSQL: a throwaway cluster unless CONCORD_TEST_POSTGRES_URL is set
 #   3. Rust tests (unit, storage on SQLite and PostgreSQL, HTTP) with cargo-nextest, dev profile
 #   4. browser tests: Playwright driving Debian's chromium, axe-core on every page
@@ -20,9 +20,12 @@ stage() {
 stage "tools"
 scripts/assets.sh
 (cd e2e && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error; })
-if ! command -v chromium >/dev/null; then
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v pdftotext >/dev/null || missing+=(poppler-utils)  # reads generated PDFs back in tests
+if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 stage "postgresql"

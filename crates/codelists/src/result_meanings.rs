@@ -33,7 +33,12 @@ pub fn load_result_meanings(catalogue: &Catalogue, text: &str) -> Result<Vec<Res
             return Err(invalid(file, 1, format!("missing `# {key}:` line")));
         }
     }
-    let table = records(file, text, &["observable", "meaning", "better", "steady_within", "source"], &[])?;
+    let table = records(
+        file,
+        text,
+        &["observable", "plain_name", "meaning", "unit_words", "better", "steady_within", "source"],
+        &[],
+    )?;
     let mut meanings: Vec<ResultMeaning> = Vec::new();
     for (line, record) in &table.rows {
         let line = *line;
@@ -51,20 +56,22 @@ pub fn load_result_meanings(catalogue: &Catalogue, text: &str) -> Result<Vec<Res
         if meanings.iter().any(|meaning| meaning.observable == observable) {
             return Err(invalid(file, line, format!("`{observable}` is described twice")));
         }
-        let better_text = required_text(file, line, record, 2, "better")?;
+        let better_text = required_text(file, line, record, 4, "better")?;
         let better = Better::parse(better_text).ok_or_else(|| {
             invalid(file, line, format!("better must be lower, higher or range, not `{better_text}`"))
         })?;
-        let steady_within = number(file, line, "steady_within", field(record, 3))?;
+        let steady_within = number(file, line, "steady_within", field(record, 5))?;
         if !(steady_within >= 0.0 && steady_within.is_finite()) {
             return Err(invalid(file, line, "steady_within must be zero or more"));
         }
         meanings.push(ResultMeaning {
             observable: observable.to_owned(),
-            meaning: required_text(file, line, record, 1, "meaning")?.to_owned(),
+            plain_name: required_text(file, line, record, 1, "plain_name")?.to_owned(),
+            meaning: required_text(file, line, record, 2, "meaning")?.to_owned(),
+            unit_words: required_text(file, line, record, 3, "unit_words")?.to_owned(),
             better,
             steady_within,
-            source: required_text(file, line, record, 4, "source")?.to_owned(),
+            source: required_text(file, line, record, 6, "source")?.to_owned(),
         });
     }
     Ok(meanings)
@@ -86,17 +93,18 @@ mod tests {
     #[test]
     fn bad_rows_are_refused_with_file_and_line() {
         let catalogue = Catalogue::shared().unwrap();
-        let head = "# version: 1\n# source: test\nobservable,meaning,better,steady_within,source\n";
+        let head =
+            "# version: 1\n# source: test\nobservable,plain_name,meaning,unit_words,better,steady_within,source\n";
         for (row, expected) in [
-            ("nonsense,Words.,lower,1,src", "not in data/observables.csv"),
-            ("hba1c,Words.,sideways,1,src", "lower, higher or range"),
-            ("hba1c,Words.,lower,-1,src", "zero or more"),
-            ("smoking_status,Words.,lower,1,src", "no canonical unit"),
+            ("nonsense,Name,Words.,Unit,lower,1,src", "not in data/observables.csv"),
+            ("hba1c,Name,Words.,Unit,sideways,1,src", "lower, higher or range"),
+            ("hba1c,Name,Words.,Unit,lower,-1,src", "zero or more"),
+            ("smoking_status,Name,Words.,Unit,lower,1,src", "no canonical unit"),
         ] {
             let error = load_result_meanings(catalogue, &format!("{head}{row}\n")).unwrap_err().to_string();
             assert!(error.contains(RESULT_MEANINGS_FILE) && error.contains(expected), "{row}: {error}");
         }
-        let twice = format!("{head}hba1c,Words.,lower,1,src\nhba1c,Words.,lower,1,src\n");
+        let twice = format!("{head}hba1c,N,Words.,U,lower,1,src\nhba1c,N,Words.,U,lower,1,src\n");
         assert!(load_result_meanings(catalogue, &twice).unwrap_err().to_string().contains("described twice"));
     }
 }

@@ -35,8 +35,12 @@ impl Better {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultMeaning {
     pub observable: String,
+    /// How the person's letter names the result ("Blood pressure, top number").
+    pub plain_name: String,
     /// One plain sentence: what the test measures.
     pub meaning: String,
+    /// The unit explained ("mmHg means millimetres of mercury…").
+    pub unit_words: String,
     pub better: Better,
     /// A change no larger than this (canonical unit) is "about the same".
     pub steady_within: f64,
@@ -118,6 +122,8 @@ mod tests {
     fn hba1c() -> ResultMeaning {
         ResultMeaning {
             observable: "hba1c".into(),
+            plain_name: "HbA1c".into(),
+            unit_words: "mmol/mol".into(),
             meaning: "Average blood sugar over the past 2 to 3 months.".into(),
             better: Better::Lower,
             steady_within: 2.0,
