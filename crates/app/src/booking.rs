@@ -495,7 +495,7 @@ fn date_range(from: Date, to: Date) -> Result<(OffsetDateTime, OffsetDateTime), 
     Ok((uk_time_to_utc(from.midnight()), uk_time_to_utc(after.midnight())))
 }
 
-fn slot(row: SlotRow) -> Result<Slot, AppError> {
+pub(crate) fn slot(row: SlotRow) -> Result<Slot, AppError> {
     let at = OffsetDateTime::parse(&row.starts_at, &Rfc3339)
         .map_err(|_| AppError::Invalid(format!("stored slot {} has an unreadable start time", row.id)))?;
     Ok(Slot { local_start: utc_to_uk_time(at), row })

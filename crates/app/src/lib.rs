@@ -14,6 +14,7 @@ pub mod demo;
 pub mod import;
 pub mod letters;
 pub mod outbox;
+pub mod preparation;
 pub mod record;
 pub mod registers;
 pub mod review;

@@ -344,7 +344,7 @@ fn samples_view(
 }
 
 impl Concord {
-    async fn personal_targets(&self, patient_id: &str) -> Result<Vec<PersonalTarget>, AppError> {
+    pub(crate) async fn personal_targets(&self, patient_id: &str) -> Result<Vec<PersonalTarget>, AppError> {
         Ok(self
             .store
             .personal_targets(patient_id)

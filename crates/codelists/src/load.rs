@@ -236,7 +236,7 @@ fn registers(
         "source",
         "note",
     ];
-    let Table { rows, .. } = records(file, text, &columns, &[])?;
+    let Table { rows, .. } = records(file, text, &columns, &["plain_name"])?;
     let mut registers: Vec<RegisterDefinition> = Vec::new();
     let mut notes = HashMap::new();
     for (line, record) in rows {
@@ -276,6 +276,7 @@ fn registers(
             minimum_age,
             diagnosed_on_or_after,
             source: required_text(file, line, &record, 6, "source")?.to_owned(),
+            plain_name: Some(field(&record, 8)).filter(|name| !name.is_empty()).map(str::to_owned),
         });
     }
     Ok((registers, notes))

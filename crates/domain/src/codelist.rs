@@ -66,6 +66,9 @@ pub struct RegisterDefinition {
     /// Only diagnoses on or after this date count (e.g. QOF depression: from 1 April 2006).
     pub diagnosed_on_or_after: Option<Date>,
     pub source: String,
+    /// How a letter to the person names the condition ("high blood pressure"); `None`: letters
+    /// do not name it.
+    pub plain_name: Option<String>,
 }
 
 impl RegisterDefinition {
@@ -210,6 +213,7 @@ mod tests {
             minimum_age: Some(17),
             diagnosed_on_or_after: None,
             source: "test".into(),
+            plain_name: None,
         }
     }
 

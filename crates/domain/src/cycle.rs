@@ -264,6 +264,12 @@ impl CycleState {
             (Due | Invited, CycleEvent::RecordTestsDone) => TestsDone,
             (TestsDone, CycleEvent::ReviewResults) => ResultsReviewed,
             (ResultsReviewed, CycleEvent::SendPreparation) => PreparationSent,
+            // A preparation sent after the conversation is booked, or sent again (a new letter
+            // after a change), is recorded in the history without moving the stage.
+            (ConversationBooked | PreparationSent, CycleEvent::SendPreparation) => {
+                next.since = self.since;
+                self.stage
+            }
             (ResultsReviewed | PreparationSent, CycleEvent::BookConversation) => ConversationBooked,
             (ConversationBooked, CycleEvent::AgreePlan) => PlanAgreed,
             (PlanAgreed, CycleEvent::ReviewFallsDue) => ReviewDue,
@@ -346,6 +352,26 @@ mod tests {
             .is_err(),
             "preparation never goes before results are reviewed"
         );
+    }
+
+    #[test]
+    fn a_preparation_sent_after_booking_or_again_keeps_the_stage() {
+        let booked = run(&[
+            (CycleEvent::RecordTestsDone, date!(2026 - 01 - 02)),
+            (CycleEvent::ReviewResults, date!(2026 - 01 - 05)),
+            (CycleEvent::BookConversation, date!(2026 - 01 - 06)),
+        ])
+        .unwrap();
+        let sent = booked.apply(CycleEvent::SendPreparation, date!(2026 - 01 - 08)).unwrap();
+        assert_eq!((sent.stage, sent.since), (Stage::ConversationBooked, date!(2026 - 01 - 06)));
+        let first = run(&[
+            (CycleEvent::RecordTestsDone, date!(2026 - 01 - 02)),
+            (CycleEvent::ReviewResults, date!(2026 - 01 - 05)),
+            (CycleEvent::SendPreparation, date!(2026 - 01 - 06)),
+        ])
+        .unwrap();
+        let again = first.apply(CycleEvent::SendPreparation, date!(2026 - 01 - 09)).unwrap();
+        assert_eq!((again.stage, again.since), (Stage::PreparationSent, date!(2026 - 01 - 06)));
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod audit;
 mod completeness;
 mod cycle;
 mod import;
+mod preparation;
 mod read;
 mod slots;
 mod sql;
@@ -29,6 +30,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 pub use audit::{AuditEntry, AuditFilter, NewAuditEvent};
 pub use completeness::{Completeness, MeasureDefinition};
 pub use import::{ClinicalRecord, ImportWriter, LaboratorySample, PatientRef, RecordCounts, WriteOutcome};
+pub use preparation::{PreparationLetterRow, WithheldRow};
 pub use read::{
     ConditionRow, EncounterRow, MedicationRow, ObservationRow, PatientListing, PatientRow, PatientSearch,
     RegisterPatient, RejectionRow, SampleRow,

@@ -419,6 +419,7 @@ fn registers(people: &HashMap<String, Patient>, conditions: &HashMap<String, Vec
             minimum_age: Some(i32::from(target.minimum_age)),
             diagnosed_on_or_after: (target.register == "depression").then_some(date!(2006 - 04 - 01)),
             source: "test".into(),
+            plain_name: None,
         };
         let on_register = people
             .iter()

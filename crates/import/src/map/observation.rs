@@ -294,6 +294,7 @@ mod register_entry_tests {
             minimum_age: Some(17),
             diagnosed_on_or_after: None,
             source: "t".into(),
+            plain_name: None,
         };
         let catalogue = Catalogue::from_parts(HashMap::new(), vec![register], vec![]).unwrap();
         let index = Index::default();
