@@ -7,6 +7,7 @@ use std::path::Path;
 
 use concord_domain::access::StaffRole;
 use concord_domain::audit::Actor;
+use concord_domain::cycle::Stage;
 use time::Date;
 
 use crate::import::{ImportOptions, ImportProgress, ImportReport};
@@ -150,5 +151,125 @@ impl Concord {
             }
         }
         Ok(created)
+    }
+}
+
+/// How many demo people the cycle walk leaves at each stage.
+const DEMO_STAGES: [(Stage, usize); 9] = [
+    (Stage::Invited, 6),
+    (Stage::InformationGatheringBooked, 4),
+    (Stage::TestsDone, 4),
+    (Stage::ResultsReviewed, 4),
+    (Stage::PreparationSent, 3),
+    (Stage::ConversationBooked, 3),
+    (Stage::Declined, 1),
+    (Stage::DidNotAttend, 1),
+    (Stage::PersonalisedCareAdjustment, 1),
+];
+
+impl Concord {
+    /// Walks demo people through the Year of Care cycle as the practice's staff would, so the demo
+    /// shows people at every stage: invited, booked, visited, reviewed (with a comment and a
+    /// personal target), preparation sent, conversation booked, and the ways out. Runs once per
+    /// practice and year (nothing is done when anyone there is past "due"). People with an urgent
+    /// red flag are left for the triage queue. Returns how many people were moved.
+    pub async fn ensure_demo_cycle(&self, practice: &str, now: time::OffsetDateTime) -> Result<usize, AppError> {
+        use std::collections::BTreeMap;
+
+        use crate::cycle::Caller;
+        use crate::record::StaffMember;
+        use concord_domain::cycle::{AdjustmentReason, CycleEvent};
+
+        let today = now.date();
+        let filter = concord_store::WorklistFilter { practice: Some(practice.to_owned()), ..Default::default() };
+        let list = self.worklist(Caller::Console, &filter, today, now, 400, 0).await?;
+        if list.iter().any(|entry| entry.row.stage != "due") {
+            return Ok(0);
+        }
+        let staff = |role: StaffRole, name: &str| StaffMember {
+            user_id: "demo".into(),
+            username: demo_username(role),
+            display_name: name.into(),
+            role,
+            organisation: Some(practice.to_owned()),
+        };
+        let hca = staff(StaffRole::HealthcareAssistant, "Priya Natt");
+        let nurse = staff(StaffRole::Nurse, "Sister Joan Okoro");
+        let visit: BTreeMap<String, String> = [("systolic_bp", "134"), ("diastolic_bp", "82"), ("weight", "84")]
+            .map(|(k, v)| (k.into(), v.into()))
+            .into();
+        let horizon = today + time::Duration::days(21);
+        let mut people = list.into_iter().map(|entry| entry.row.patient_id);
+        let mut moved = 0;
+        for (stage, count) in DEMO_STAGES {
+            let mut done = 0;
+            while done < count {
+                let Some(person) = people.next() else { return Ok(moved) };
+                let console = Caller::Console;
+                let step = async {
+                    let event = |event| self.record_cycle_event(console, &person, event, today, None, now);
+                    match stage {
+                        Stage::Invited => {
+                            event(CycleEvent::Invite).await?;
+                        }
+                        Stage::Declined => {
+                            event(CycleEvent::Decline).await?;
+                        }
+                        Stage::PersonalisedCareAdjustment => {
+                            event(CycleEvent::Adjust(AdjustmentReason::InformedDissent)).await?;
+                        }
+                        Stage::InformationGatheringBooked | Stage::DidNotAttend => {
+                            let slots = self
+                                .free_slots(console, practice, "information_gathering", today, horizon, now)
+                                .await?;
+                            let slot = slots.first().ok_or_else(|| AppError::Refused("no free slot".into()))?;
+                            self.book(console, &person, &slot.row.id, now).await?;
+                            if stage == Stage::DidNotAttend {
+                                event(CycleEvent::DidNotAttend).await?;
+                            }
+                        }
+                        _ => {
+                            self.record_visit(&hca, &person, &visit, now)
+                                .await?
+                                .map_err(|_| AppError::Refused("visit not accepted".into()))?;
+                            if stage == Stage::TestsDone {
+                                return Ok(());
+                            }
+                            let review = crate::review::ReviewInput {
+                                comment: "Thank you for coming in. Most of your results are steady. \
+                                          Have a think about what matters most to you before we meet."
+                                    .into(),
+                                assign_to: "nurse".into(),
+                                targets: [("hba1c".to_owned(), "53".to_owned())].into(),
+                                without_awaited: true,
+                            };
+                            self.review_results(&nurse, &person, &review, now)
+                                .await?
+                                .map_err(|_| AppError::Refused("review not accepted".into()))?;
+                            if stage == Stage::ConversationBooked {
+                                let slots =
+                                    self.free_slots(console, practice, "conversation", today, horizon, now).await?;
+                                let slot = slots.first().ok_or_else(|| AppError::Refused("no free slot".into()))?;
+                                self.book(console, &person, &slot.row.id, now).await?;
+                            }
+                            if matches!(stage, Stage::PreparationSent | Stage::ConversationBooked) {
+                                self.send_preparation(console, &person, now).await?;
+                            }
+                        }
+                    }
+                    Ok::<(), AppError>(())
+                };
+                match step.await {
+                    Ok(()) => {
+                        done += 1;
+                        moved += 1;
+                    }
+                    // Someone the walk cannot move (an urgent flag, no free slot): the next person.
+                    Err(AppError::Refused(_)) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+        }
+        Ok(moved)
     }
 }

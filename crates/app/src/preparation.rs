@@ -29,6 +29,9 @@ use crate::record::StaffMember;
 use crate::status::timestamp;
 use crate::{AppError, Concord};
 
+/// The outbox attachment naming a preparation letter's stored PDF: this prefix and its id.
+pub const PREPARATION_ATTACHMENT: &str = "preparation_letter:";
+
 /// How many earlier results a letter tells and charts.
 const HISTORY: usize = 5;
 /// Results outside the checklist are told when taken within this many days.
@@ -372,7 +375,7 @@ impl Concord {
             recipient: None,
             subject: document.title.clone(),
             body: document.plain_text(),
-            attachment: Some(format!("preparation_letter:{letter_id}")),
+            attachment: Some(format!("{PREPARATION_ATTACHMENT}{letter_id}")),
             not_before: timestamp(now),
         });
         let row = PreparationLetterRow {

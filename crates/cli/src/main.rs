@@ -53,6 +53,29 @@ enum Command {
         #[command(subcommand)]
         command: ClinicCommand,
     },
+    /// Documents to a person as PDF (tagged, fonts embedded).
+    Render {
+        #[command(subcommand)]
+        document: RenderCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RenderCommand {
+    /// The person's preparation letter as it would be made now (refused while results are not
+    /// reviewed or an urgent or soon red flag has no recorded action).
+    Letter {
+        #[arg(long)]
+        nhs_number: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Large print (18 point), whatever the person's recorded needs.
+        #[arg(long, conflicts_with = "easy_read")]
+        large_print: bool,
+        /// The short easy-read letter.
+        #[arg(long)]
+        easy_read: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -359,6 +382,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             clinic_command(&concord, command).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Render { document } => {
+            let concord = open(&cli.database).await?;
+            render_command(&concord, document).await
+        }
         Command::User { command: UserCommand::Create { username, name, role, organisation } } => {
             let role = StaffRole::parse(&role).with_context(|| format!("unknown role {role:?}"))?;
             let mut password = String::new();
@@ -518,6 +545,10 @@ async fn demo(database: &str, args: DemoArgs) -> anyhow::Result<ExitCode> {
         let slots = concord.ensure_demo_clinics(practice, time::OffsetDateTime::now_utc()).await?;
         if slots > 0 {
             eprintln!("laid out {slots} demo clinic appointments over the next two working weeks");
+        }
+        let moved = concord.ensure_demo_cycle(practice, time::OffsetDateTime::now_utc()).await?;
+        if moved > 0 {
+            eprintln!("walked {moved} demo people through the Year of Care cycle (every stage is shown)");
         }
     }
     println!("Demo accounts (all data is synthetic), password: {}", concord_app::demo::DEMO_PASSWORD);
@@ -840,14 +871,8 @@ async fn clinic_command(concord: &Concord, command: ClinicCommand) -> anyhow::Re
             }
         }
         ClinicCommand::Book { nhs_number, slot } => {
-            let number = concord_domain::NhsNumber::parse(&nhs_number)
-                .map_err(|error| anyhow::anyhow!("--nhs-number: {error}"))?;
-            let found = concord
-                .store
-                .search_patients(&concord_store::PatientSearch { nhs_number: Some(number), ..Default::default() }, 2)
-                .await?;
-            let person = found.first().context("no patient has that NHS number")?;
-            let booking = concord.book(Caller::Console, &person.id, &slot, now).await?;
+            let person = person_by_nhs_number(concord, &nhs_number).await?;
+            let booking = concord.book(Caller::Console, &person, &slot, now).await?;
             println!(
                 "booked {} at {} with {} (stage: {})",
                 nhs_number,
@@ -862,6 +887,44 @@ async fn clinic_command(concord: &Concord, command: ClinicCommand) -> anyhow::Re
         }
     }
     Ok(())
+}
+
+/// The person with this NHS number (refused when the number is invalid or unknown).
+async fn person_by_nhs_number(concord: &Concord, nhs_number: &str) -> anyhow::Result<String> {
+    let number =
+        concord_domain::NhsNumber::parse(nhs_number).map_err(|error| anyhow::anyhow!("--nhs-number: {error}"))?;
+    let found = concord
+        .store
+        .search_patients(&concord_store::PatientSearch { nhs_number: Some(number), ..Default::default() }, 2)
+        .await?;
+    Ok(found.first().context("--nhs-number: no patient has that NHS number")?.id.clone())
+}
+
+async fn render_command(concord: &Concord, document: RenderCommand) -> anyhow::Result<ExitCode> {
+    let now = time::OffsetDateTime::now_utc();
+    match document {
+        RenderCommand::Letter { nhs_number, out, large_print, easy_read } => {
+            use concord_app::preparation::LetterFormat;
+            let patient = person_by_nhs_number(concord, &nhs_number).await?;
+            let format = match (large_print, easy_read) {
+                (_, true) => Some(LetterFormat::EasyRead),
+                (true, _) => Some(LetterFormat::LargePrint),
+                _ => None,
+            };
+            match concord.preparation_pdf(concord_app::cycle::Caller::Console, &patient, format, now).await {
+                Ok(pdf) => {
+                    std::fs::write(&out, &pdf).with_context(|| format!("writing {}", out.display()))?;
+                    println!("wrote {} ({} bytes)", out.display(), pdf.len());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(concord_app::AppError::Refused(reason)) => {
+                    eprintln!("error: no letter for {nhs_number}: {reason}");
+                    Ok(ExitCode::from(3))
+                }
+                Err(error) => Err(error.into()),
+            }
+        }
+    }
 }
 
 /// UK local time as "YYYY-MM-DD HH:MM".

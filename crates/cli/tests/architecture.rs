@@ -56,6 +56,21 @@ fn forbidden() -> BTreeMap<&'static str, Vec<&'static str>> {
     rules.insert("concord-app", vec!["axum", "askama", "tower-http", "clap", "sqlx", "concord-web"]);
     // The web layer reaches data only through the use cases: no SQL.
     rules.insert("concord-web", vec!["sqlx", "clap", "concord-import", "concord-synth"]);
+    // PDF rendering: pure (documents in, bytes out), knows only the domain's document model.
+    rules.insert("concord-pdf", {
+        let mut deny = io_and_frameworks.to_vec();
+        deny.extend([
+            "concord-codelists",
+            "concord-fhir",
+            "concord-import",
+            "concord-store",
+            "concord-app",
+            "concord-web",
+            "concord-synth",
+            "concord-messaging",
+        ]);
+        deny
+    });
     // Delivery transports (SMTP, SMS gateway): an IO adapter that knows no other Concord crate.
     rules.insert(
         "concord-messaging",

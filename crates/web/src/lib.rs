@@ -13,6 +13,7 @@
 //!   and that request id is handed to the application for the audit trail.
 
 mod csrf;
+mod document;
 mod error;
 mod handlers;
 mod rate_limit;
@@ -74,6 +75,13 @@ pub fn router(concord: Concord, config: WebConfig) -> Router {
             "/patients/record/{reference}/review",
             get(handlers::review::review_page).post(handlers::review::review_results),
         )
+        .route(
+            "/patients/record/{reference}/preparation",
+            get(handlers::preparation::preparation_page).post(handlers::preparation::preparation_action),
+        )
+        .route("/patients/record/{reference}/preparation.pdf", get(handlers::preparation::preparation_pdf))
+        .route("/preparation-letters/{id}", get(handlers::preparation::letter_pdf))
+        .route("/clinics/preparation", post(handlers::preparation::send_for_clinics))
         .route("/results/unreadable", get(handlers::home::unreadable_results))
         .route("/audit", get(handlers::home::audit_trail))
         .route("/worklist", get(handlers::cycle::worklist))

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
 use concord_domain::access::Permission;
 
+use crate::document::BlockView;
 use crate::error::{ErrorPage, PageError};
 use crate::security::RequestContext;
 use crate::session::SignedIn;
@@ -278,6 +279,7 @@ pub(crate) struct RecordTemplate {
     pub visit_href: Option<String>,
     /// The results review (professional preparation), for roles that open records.
     pub review_href: Option<String>,
+    pub preparation_href: Option<String>,
     /// Booking either contact, for roles that manage the cycle.
     pub book_href: Option<String>,
     pub patient: PatientView,
@@ -576,6 +578,10 @@ pub(crate) struct ClinicsTemplate {
     pub first: String,
     pub last: String,
     pub minutes: String,
+    /// The week from the day shown, for sending its conversations' preparation letters.
+    pub week_from: String,
+    pub week_to: String,
+    pub week_label: String,
 }
 
 pub(crate) struct SlotChoiceView {
@@ -605,6 +611,9 @@ pub(crate) struct LetterRowView {
     pub purpose: String,
     pub created: String,
     pub leaflet: bool,
+    /// Where to print it from: the letter page, or a preparation letter's PDF.
+    pub href: String,
+    pub pdf: bool,
 }
 
 #[derive(Template)]
@@ -624,4 +633,57 @@ pub(crate) struct LetterTemplate {
     pub paragraphs: Vec<String>,
     /// The leaflet's paragraphs, when it goes with the letter.
     pub leaflet: Vec<String>,
+}
+
+pub(crate) struct PreparationResultView {
+    /// For element ids (`reason-{id}`).
+    pub id: String,
+    pub observable: String,
+    pub name: String,
+    pub latest: String,
+    /// "Withheld by … on …: reason".
+    pub withheld: Option<String>,
+    pub error: String,
+}
+
+pub(crate) struct PreparationLetterView {
+    pub made: String,
+    pub made_by: String,
+    pub format: String,
+    pub href: String,
+}
+
+#[derive(Template)]
+#[template(path = "preparation.html")]
+pub(crate) struct PreparationTemplate {
+    pub layout: Layout,
+    pub csrf_token: String,
+    pub action: String,
+    pub pdf_href: String,
+    pub record_href: String,
+    pub name: String,
+    pub stage: String,
+    /// Why no letter can be made (empty when one can).
+    pub blocked: String,
+    pub format: String,
+    pub can_send: bool,
+    pub can_withhold: bool,
+    pub results: Vec<PreparationResultView>,
+    /// A refusal not tied to one result (e.g. sending).
+    pub problem: String,
+    pub errors: Vec<FieldError>,
+    pub letters: Vec<PreparationLetterView>,
+    pub document: Option<crate::document::DocumentView>,
+    pub done: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "preparations_sent.html")]
+pub(crate) struct PreparationsSentTemplate {
+    pub layout: Layout,
+    pub period: String,
+    /// ISO date of the first day, for the way back to the clinics page.
+    pub day: String,
+    pub sent: Vec<String>,
+    pub skipped: Vec<(String, String)>,
 }

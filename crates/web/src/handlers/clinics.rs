@@ -125,6 +125,9 @@ async fn render_clinics(
         first: if form.first.is_empty() { "09:00".into() } else { form.first.clone() },
         last: if form.last.is_empty() { "11:40".into() } else { form.last.clone() },
         minutes: if form.minutes.is_empty() { "20".into() } else { form.minutes.clone() },
+        week_from: views_date(day),
+        week_to: views_date(day + Duration::days(6)),
+        week_label: format!("{} to {}", views::long_date(day), views::long_date(day + Duration::days(6))),
     })
 }
 

@@ -4,6 +4,7 @@ use axum::Extension;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use concord_app::cycle::TWO_APPOINTMENTS_LEAFLET;
+use concord_app::preparation::PREPARATION_ATTACHMENT;
 use time::OffsetDateTime;
 
 use crate::error::PageError;
@@ -12,6 +13,9 @@ use crate::session::{SessionPairs, SignedIn};
 use crate::state::AppState;
 use crate::templates::{Layout, LetterRowView, LetterTemplate, LettersTemplate, page};
 use crate::views;
+
+/// The invitation's leaflet, as the outbox names it.
+const TWO_APPOINTMENTS_ATTACHMENT: &str = "two-appointments-leaflet";
 
 pub(crate) async fn letters(
     State(state): State<AppState>,
@@ -30,12 +34,21 @@ async fn render(
     let letters = state.concord.letters_to_print(&signed_in.staff, OffsetDateTime::now_utc()).await?;
     let rows = letters
         .iter()
-        .map(|letter| LetterRowView {
-            id: letter.message.id.clone(),
-            name: views::clinical_name(&letter.family_name, &letter.given_name),
-            purpose: letter.message.purpose.replace('_', " "),
-            created: views::stored_time(&letter.message.created_at),
-            leaflet: letter.message.attachment.is_some(),
+        .map(|letter| {
+            let attachment = letter.message.attachment.as_deref().unwrap_or_default();
+            let preparation = attachment.strip_prefix(PREPARATION_ATTACHMENT);
+            LetterRowView {
+                id: letter.message.id.clone(),
+                name: views::clinical_name(&letter.family_name, &letter.given_name),
+                purpose: letter.message.purpose.replace('_', " "),
+                created: views::stored_time(&letter.message.created_at),
+                leaflet: attachment == TWO_APPOINTMENTS_ATTACHMENT,
+                href: preparation.map_or_else(
+                    || format!("/letters/{}", letter.message.id),
+                    |letter_id| format!("/preparation-letters/{letter_id}"),
+                ),
+                pdf: preparation.is_some(),
+            }
         })
         .collect();
     let layout = Layout::new(context, state.synthetic().await, Some(signed_in), "Letters to print").current("/letters");
@@ -71,7 +84,8 @@ pub(crate) async fn letter(
         paragraphs: message.body.split("\n\n").map(str::to_owned).collect(),
         leaflet: message
             .attachment
-            .as_ref()
+            .as_deref()
+            .filter(|attachment| *attachment == TWO_APPOINTMENTS_ATTACHMENT)
             .map(|_| TWO_APPOINTMENTS_LEAFLET.split("\n\n").map(|part| part.replace('\n', " ")).collect())
             .unwrap_or_default(),
     })

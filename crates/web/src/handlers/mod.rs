@@ -6,6 +6,7 @@ pub(crate) mod cycle;
 pub(crate) mod home;
 pub(crate) mod letters;
 pub(crate) mod patients;
+pub(crate) mod preparation;
 pub(crate) mod review;
 pub(crate) mod system;
 pub(crate) mod visit;

@@ -273,6 +273,7 @@ pub(crate) async fn record(
         template.book_href = Some(format!("/patients/record/{reference}/book"));
     }
     template.review_href = Some(format!("/patients/record/{reference}/review"));
+    template.preparation_href = Some(format!("/patients/record/{reference}/preparation"));
     page(&template)
 }
 
@@ -396,6 +397,7 @@ fn record_view(
         layout,
         visit_href: None,
         review_href: None,
+        preparation_href: None,
         book_href: None,
         patient,
         registers: summary.registers.iter().map(|(_, name)| name.clone()).collect(),
