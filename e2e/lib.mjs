@@ -62,7 +62,9 @@ export const RED_FLAGS_FIXTURE = path.join(repository, 'e2e/fixtures/red-flags.j
  * serves it on a free port. Returns { url, stop(), log() }; stop() ends the server and removes the
  * temporary files.
  */
-export async function startServer ({ patients = 300, extracts = [], env: extraEnv = {} } = {}) {
+// `cycle`: walk demo people through the Year of Care cycle (every stage shown), as `make demo`
+// does; off by default so a test's own fixtures are the only people past "due".
+export async function startServer ({ patients = 300, extracts = [], env: extraEnv = {}, cycle = false } = {}) {
   const bin = process.env.CONCORD_BIN
   assert.ok(bin, 'set CONCORD_BIN to the concord binary (scripts/test.sh does)')
   const directory = await mkdtemp(path.join(tmpdir(), 'concord-e2e-'))
@@ -75,7 +77,8 @@ export async function startServer ({ patients = 300, extracts = [], env: extraEn
     ...extraEnv
   }
   try {
-    await run(bin, ['--database', database, 'demo', '--no-serve', '--patients', String(patients)], { cwd: repository, env })
+    const demo = ['--database', database, 'demo', '--no-serve', '--patients', String(patients)]
+    await run(bin, cycle ? demo : [...demo, '--no-cycle'], { cwd: repository, env })
     for (const extract of extracts) {
       // Exit code 2: imported, with some records rejected (as the fixture intends).
       const rejects = path.join(directory, 'rejects.ndjson')

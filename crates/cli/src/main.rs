@@ -157,6 +157,9 @@ struct DemoArgs {
     practices: u32,
     #[arg(long, default_value_t = 20261123)]
     seed: u64,
+    /// Leave everyone at "due": do not walk demo people through the Year of Care cycle.
+    #[arg(long)]
+    no_cycle: bool,
 }
 
 #[derive(clap::Args)]
@@ -546,7 +549,8 @@ async fn demo(database: &str, args: DemoArgs) -> anyhow::Result<ExitCode> {
         if slots > 0 {
             eprintln!("laid out {slots} demo clinic appointments over the next two working weeks");
         }
-        let moved = concord.ensure_demo_cycle(practice, time::OffsetDateTime::now_utc()).await?;
+        let moved =
+            if args.no_cycle { 0 } else { concord.ensure_demo_cycle(practice, time::OffsetDateTime::now_utc()).await? };
         if moved > 0 {
             eprintln!("walked {moved} demo people through the Year of Care cycle (every stage is shown)");
         }
