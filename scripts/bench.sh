@@ -11,6 +11,8 @@
 #    asks them of one practice of 20,000 people (generated once, imported afresh on each engine);
 #    `make bench-region` of the region's database from part 1.
 # 3. The patient summary page's server time (not with `postgres`).
+# 4. Documents: 1,000 preparation letters to PDF by Concord, per letter, beside a warm headless
+#    Chromium printing the same letters from the print view (not with `postgres`).
 #
 # Disk (measured on 30k): `make bench` needs about 1.1 GB per 100k patients for the extract plus
 # the databases, and ~1.1 GB more for the 20k practice of the cycle part; the DuckDB venv ~95 MB.
@@ -27,7 +29,7 @@ patients=${1:-100000}
 only_postgres=${2:-}
 extra=("${@:3}")
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/concord-target}
-cargo build --release -p concord-bench -p concord-cli
+cargo build --release -p concord-bench -p concord-cli  # both benchmark binaries
 work=${CONCORD_BENCH_DIR:-$HOME/.cache/concord-bench}
 mkdir -p "$work"
 
@@ -49,3 +51,8 @@ args=(--patients "$patients" --work "$work" --postgres "$url" --duckdb-python "$
 [ "$only_postgres" = postgres ] && args+=(--skip-sqlite)
 "$CARGO_TARGET_DIR/release/concord-bench" "${args[@]}" "${extra[@]}"
 [ "$only_postgres" = postgres ] || scripts/bench-page.sh "$CARGO_TARGET_DIR/release/concord"
+if [ "$only_postgres" != postgres ]; then
+  (cd e2e && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error; })
+  "$CARGO_TARGET_DIR/release/concord-bench-documents" --count "${CONCORD_BENCH_DOCUMENTS:-1000}" --work "$work" \
+    --assets assets/node_modules/nhsuk-frontend/dist/nhsuk --peer e2e/bench/chromium-pdf.mjs
+fi

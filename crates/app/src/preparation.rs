@@ -81,6 +81,11 @@ impl LetterFormat {
         }
     }
 
+    /// Whether this format is set in large print.
+    pub fn is_large(self) -> bool {
+        self != LetterFormat::Standard
+    }
+
     fn variant(self) -> Variant {
         if self == LetterFormat::EasyRead { Variant::EasyRead } else { Variant::Full }
     }
@@ -440,8 +445,28 @@ impl Concord {
         Ok(outcome)
     }
 
-    /// The person's letter as it would be made now, as PDF (preview, the command line), in
-    /// their format unless another is asked for. Refused while blocked. Audited as a read.
+    /// The person's letter as it would be made now (print view, preview, the command line), in
+    /// their format unless another is asked for, with the practice's name (its author). Refused
+    /// while blocked. Audited as a read.
+    pub async fn preparation_document(
+        &self,
+        caller: Caller<'_>,
+        patient_id: &str,
+        format: Option<LetterFormat>,
+        now: OffsetDateTime,
+    ) -> Result<(Document, LetterFormat, String), AppError> {
+        caller.require(Permission::ViewPatientRecord)?;
+        if let Some(reason) = self.preparation_blocker(patient_id, i64::from(now.year())).await? {
+            return Err(AppError::Refused(reason));
+        }
+        let composed = self.compose_preparation(patient_id, now).await?;
+        let format = format.unwrap_or(composed.format);
+        self.audit_caller(caller, patient_id, "PreparationLetter", format!("letter shown ({})", format.as_str()))
+            .await?;
+        Ok((letter(&composed.input, format.variant()), format, composed.input.practice_name))
+    }
+
+    /// [`Concord::preparation_document`] as PDF.
     pub async fn preparation_pdf(
         &self,
         caller: Caller<'_>,
@@ -449,18 +474,9 @@ impl Concord {
         format: Option<LetterFormat>,
         now: OffsetDateTime,
     ) -> Result<Vec<u8>, AppError> {
-        caller.require(Permission::ViewPatientRecord)?;
-        if let Some(reason) = self.preparation_blocker(patient_id, i64::from(now.year())).await? {
-            return Err(AppError::Refused(reason));
-        }
-        let composed = self.compose_preparation(patient_id, now).await?;
-        let format = format.unwrap_or(composed.format);
-        let document = letter(&composed.input, format.variant());
-        let pdf = concord_pdf::render(&document, format.print(), &composed.input.practice_name, Made::from(now))
-            .map_err(|error| AppError::Invalid(error.to_string()))?;
-        self.audit_caller(caller, patient_id, "PreparationLetter", format!("letter rendered ({})", format.as_str()))
-            .await?;
-        Ok(pdf)
+        let (document, format, author) = self.preparation_document(caller, patient_id, format, now).await?;
+        concord_pdf::render(&document, format.print(), &author, Made::from(now))
+            .map_err(|error| AppError::Invalid(error.to_string()))
     }
 
     /// A letter as it was made, as PDF. Audited as a read.

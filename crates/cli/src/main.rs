@@ -549,8 +549,11 @@ async fn demo(database: &str, args: DemoArgs) -> anyhow::Result<ExitCode> {
         if slots > 0 {
             eprintln!("laid out {slots} demo clinic appointments over the next two working weeks");
         }
-        let moved =
-            if args.no_cycle { 0 } else { concord.ensure_demo_cycle(practice, time::OffsetDateTime::now_utc()).await? };
+        let moved = if args.no_cycle {
+            0
+        } else {
+            concord.ensure_demo_cycle(practice, time::OffsetDateTime::now_utc()).await?
+        };
         if moved > 0 {
             eprintln!("walked {moved} demo people through the Year of Care cycle (every stage is shown)");
         }

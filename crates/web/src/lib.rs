@@ -49,6 +49,28 @@ pub struct WebConfig {
     pub secure_cookies: bool,
 }
 
+/// The print view's stylesheet (served at `/static/print.css`).
+pub const PRINT_STYLESHEET: &str = handlers::system::PRINT_CSS;
+
+/// A document to a person alone on a printable HTML page: the print view. `assets` is where the
+/// NHS.UK frontend's `dist/nhsuk` folder is served, `print_css` the print stylesheet's address.
+pub fn print_page(
+    document: &concord_domain::document::Document,
+    large_print: bool,
+    assets: &str,
+    print_css: &str,
+) -> Result<String, askama::Error> {
+    templates::render(&templates::PrintTemplate {
+        title: document.title.clone(),
+        language: document.language,
+        assets: assets.to_owned(),
+        print_css: print_css.to_owned(),
+        nhsuk_version: templates::NHSUK_FRONTEND_VERSION,
+        large: large_print,
+        doc: document::document_view(document, 0),
+    })
+}
+
 /// Every route of the web shell, with its middleware.
 pub fn router(concord: Concord, config: WebConfig) -> Router {
     let state = AppState::new(concord, config.secure_cookies);
@@ -80,6 +102,7 @@ pub fn router(concord: Concord, config: WebConfig) -> Router {
             get(handlers::preparation::preparation_page).post(handlers::preparation::preparation_action),
         )
         .route("/patients/record/{reference}/preparation.pdf", get(handlers::preparation::preparation_pdf))
+        .route("/patients/record/{reference}/preparation/print", get(handlers::preparation::print_view))
         .route("/preparation-letters/{id}", get(handlers::preparation::letter_pdf))
         .route("/clinics/preparation", post(handlers::preparation::send_for_clinics))
         .route("/results/unreadable", get(handlers::home::unreadable_results))
@@ -90,6 +113,7 @@ pub fn router(concord: Concord, config: WebConfig) -> Router {
         .route("/triage/action", post(handlers::cycle::record_action))
         .route("/triage/duty", post(handlers::cycle::take_duty))
         .route("/static/concord.mjs", get(handlers::system::script))
+        .route("/static/print.css", get(handlers::system::print_css))
         .route("/healthz", get(handlers::system::healthz))
         .route("/readyz", get(handlers::system::readyz))
         .merge(assets)

@@ -660,6 +660,7 @@ pub(crate) struct PreparationTemplate {
     pub csrf_token: String,
     pub action: String,
     pub pdf_href: String,
+    pub print_href: String,
     pub record_href: String,
     pub name: String,
     pub stage: String,
@@ -686,4 +687,18 @@ pub(crate) struct PreparationsSentTemplate {
     pub day: String,
     pub sent: Vec<String>,
     pub skipped: Vec<(String, String)>,
+}
+
+/// A document alone on the page, to print from the browser (and the browser's PDF, which the
+/// documents benchmark compares with Concord's own).
+#[derive(Template)]
+#[template(path = "print.html")]
+pub(crate) struct PrintTemplate {
+    pub title: String,
+    pub language: &'static str,
+    pub assets: String,
+    pub print_css: String,
+    pub nhsuk_version: &'static str,
+    pub large: bool,
+    pub doc: crate::document::DocumentView,
 }

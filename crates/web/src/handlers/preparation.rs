@@ -107,6 +107,27 @@ pub(crate) async fn preparation_pdf(
     Ok(pdf_response(pdf, "preparation-letter.pdf"))
 }
 
+/// The letter as it would be made now alone on a page, to print from the browser.
+pub(crate) async fn print_view(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(reference): Path<String>,
+    Query(query): Query<FormatQuery>,
+) -> Result<Response, PageError> {
+    let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
+    let (document, format, _) = state
+        .concord
+        .preparation_document(
+            Caller::Staff(&signed_in.staff),
+            &patient_id,
+            LetterFormat::parse(&query.format),
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
+    let html = crate::print_page(&document, format.is_large(), "/assets", "/static/print.css")?;
+    Ok(axum::response::Html(html).into_response())
+}
+
 /// A letter as it was made.
 pub(crate) async fn letter_pdf(
     State(state): State<AppState>,
@@ -170,6 +191,7 @@ async fn render(
         csrf_token: signed_in.csrf_token.clone(),
         action: format!("/patients/record/{reference}/preparation"),
         pdf_href: format!("/patients/record/{reference}/preparation.pdf"),
+        print_href: format!("/patients/record/{reference}/preparation/print"),
         record_href: format!("/patients/record/{reference}"),
         name: views::clinical_name(&row.patient.name.family, &row.patient.name.given),
         stage: view.stage.map(|stage| stage.label().to_owned()).unwrap_or_else(|| "Due".into()),

@@ -30,6 +30,13 @@ pub(crate) async fn not_found() -> PageError {
 
 const SCRIPT: &str = include_str!("../../static/concord.mjs");
 
+/// The print view's stylesheet.
+pub(crate) const PRINT_CSS: &str = include_str!("../../static/print.css");
+
+pub(crate) async fn print_css() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], PRINT_CSS)
+}
+
 pub(crate) async fn script() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
