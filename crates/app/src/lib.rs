@@ -13,6 +13,7 @@ pub mod cycle;
 pub mod demo;
 pub mod import;
 pub mod letters;
+pub mod online;
 pub mod outbox;
 pub mod preparation;
 pub mod record;
@@ -29,7 +30,13 @@ use concord_store::{Store, StoreError};
 pub struct Concord {
     pub store: Store,
     pub catalogue: &'static Catalogue,
+    /// The address people use to reach Concord (written in letters and messages), without a
+    /// trailing slash.
+    pub public_url: String,
 }
+
+/// Where people reach Concord unless configured (`CONCORD_PUBLIC_URL` for `concord`).
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -50,6 +57,6 @@ impl Concord {
     pub async fn open(url: &str) -> Result<Self, AppError> {
         let catalogue =
             Catalogue::shared().map_err(|error| AppError::Invalid(format!("clinical catalogue: {error}")))?;
-        Ok(Self { store: Store::open(url).await?, catalogue })
+        Ok(Self { store: Store::open(url).await?, catalogue, public_url: DEFAULT_PUBLIC_URL.to_owned() })
     }
 }

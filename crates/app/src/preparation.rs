@@ -118,6 +118,12 @@ pub struct PreparationView {
     pub results: Vec<ResultChoice>,
     /// Letters made this year and before, newest first (without their PDFs).
     pub letters: Vec<PreparationLetterRow>,
+    /// What the person (or their carer) wrote online for the conversation.
+    pub agenda: Vec<crate::online::AgendaLine>,
+    /// Online access codes sent, newest first.
+    pub codes: Vec<concord_store::AccessCodeRow>,
+    /// Carers with proxy access, live and ended.
+    pub proxies: Vec<concord_store::ProxyRow>,
 }
 
 /// The outcome of sending a clinic list's letters.
@@ -130,17 +136,26 @@ pub struct BatchOutcome {
 }
 
 /// A letter composed but not yet recorded.
-struct Composed {
-    input: LetterInput,
-    format: LetterFormat,
-    told: Vec<String>,
-    withheld: Vec<String>,
+pub(crate) struct Composed {
+    pub(crate) input: LetterInput,
+    pub(crate) format: LetterFormat,
+    pub(crate) told: Vec<String>,
+    pub(crate) withheld: Vec<String>,
+    /// Email or text message (with its address) when the person prefers it and has no need for
+    /// paper; `None`: a letter by post.
+    pub(crate) digital: Option<(&'static str, String)>,
+}
+
+impl Composed {
+    pub(crate) fn format_variant(&self) -> Variant {
+        self.format.variant()
+    }
 }
 
 impl Concord {
     /// Why no letter may be made for this person now, if anything stops it: their stage, or an
     /// urgent or soon red flag without an action.
-    async fn preparation_blocker(&self, patient_id: &str, year: i64) -> Result<Option<String>, AppError> {
+    pub(crate) async fn preparation_blocker(&self, patient_id: &str, year: i64) -> Result<Option<String>, AppError> {
         let stage = self.store.cycle(patient_id, year).await?.and_then(|row| Stage::parse(&row.stage));
         if !matches!(stage, Some(Stage::ResultsReviewed | Stage::PreparationSent | Stage::ConversationBooked)) {
             return Ok(Some(format!(
@@ -155,7 +170,11 @@ impl Concord {
     }
 
     /// Composes the person's letter from their record, the review, their targets and booking.
-    async fn compose_preparation(&self, patient_id: &str, now: OffsetDateTime) -> Result<Composed, AppError> {
+    pub(crate) async fn compose_preparation(
+        &self,
+        patient_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Composed, AppError> {
         let today = now.date();
         let rules = self.status_rules().await?;
         let (record, person) = self.person_snapshot(patient_id, &rules, today).await?;
@@ -245,6 +264,14 @@ impl Concord {
             .filter_map(|register| register.plain_name.clone())
             .collect();
         let given_name = patient.name.given.split_whitespace().next().unwrap_or_default().to_owned();
+        let format = LetterFormat::from_needs(&patient.communication.needs);
+        let contact = &patient.contact;
+        let digital = match contact.preferred_channel {
+            _ if format != LetterFormat::Standard => None,
+            Some(concord_domain::patient::ContactChannel::Email) => contact.email.clone().map(|email| ("email", email)),
+            Some(concord_domain::patient::ContactChannel::Sms) => contact.mobile.clone().map(|mobile| ("sms", mobile)),
+            _ => None,
+        };
         Ok(Composed {
             input: LetterInput {
                 given_name,
@@ -255,11 +282,12 @@ impl Concord {
                 other_checks,
                 comment,
                 appointment,
-                online_at: None,
+                online: None,
             },
-            format: LetterFormat::from_needs(&patient.communication.needs),
+            format,
             told,
             withheld: withheld.into_iter().collect(),
+            digital,
         })
     }
 
@@ -305,6 +333,12 @@ impl Concord {
             format: composed.format,
             results,
             letters: self.store.preparation_letters(patient_id).await?,
+            agenda: match self.store.cycle(patient_id, year).await? {
+                Some(cycle) => crate::online::agenda_lines(&self.store.agenda(&cycle.id).await?),
+                None => vec![],
+            },
+            codes: self.store.access_codes(patient_id).await?,
+            proxies: self.store.proxies(patient_id).await?,
         })
     }
 
@@ -365,7 +399,9 @@ impl Concord {
         if let Some(reason) = self.preparation_blocker(patient_id, i64::from(now.year())).await? {
             return Err(AppError::Refused(reason));
         }
-        let composed = self.compose_preparation(patient_id, now).await?;
+        let mut composed = self.compose_preparation(patient_id, now).await?;
+        let (access, code_digest, code_expires) = self.letter_access(now);
+        composed.input.online = Some(access.clone());
         let document = letter(&composed.input, composed.format.variant());
         let author = composed.input.practice_name.clone();
         let pdf = concord_pdf::render(&document, composed.format.print(), &author, Made::from(now))
@@ -373,15 +409,33 @@ impl Concord {
         let mut change =
             self.prepare_cycle_change(caller, patient_id, CycleEvent::SendPreparation, now.date(), None).await?;
         let letter_id = concord_store::new_id();
-        change.messages.push(NewMessage {
-            purpose: "preparation".into(),
-            channel: "letter".into(),
-            template: "preparation_letter".into(),
-            recipient: None,
-            subject: document.title.clone(),
-            body: document.plain_text(),
-            attachment: Some(format!("{PREPARATION_ATTACHMENT}{letter_id}")),
-            not_before: timestamp(now),
+        change.messages.push(match &composed.digital {
+            // By email or text: where to read it and the code, never the results themselves.
+            Some((channel, recipient)) => NewMessage {
+                purpose: "preparation".into(),
+                channel: (*channel).into(),
+                template: "preparation_online".into(),
+                recipient: Some(recipient.clone()),
+                subject: "Your results are ready: get ready for your appointment".into(),
+                body: format!(
+                    "Hello {}, your results and some questions to help you get ready for your care and support planning \
+                     appointment are ready. {} This message is not watched: if you need help now, call 111, or 999 in an emergency.",
+                    composed.input.given_name,
+                    concord_domain::preparation::online_sentence(&access)
+                ),
+                attachment: None,
+                not_before: timestamp(now),
+            },
+            None => NewMessage {
+                purpose: "preparation".into(),
+                channel: "letter".into(),
+                template: "preparation_letter".into(),
+                recipient: None,
+                subject: document.title.clone(),
+                body: document.plain_text(),
+                attachment: Some(format!("{PREPARATION_ATTACHMENT}{letter_id}")),
+                not_before: timestamp(now),
+            },
         });
         let row = PreparationLetterRow {
             id: letter_id,
@@ -398,7 +452,9 @@ impl Concord {
             plain_text: document.plain_text(),
             pdf_base64: base64::engine::general_purpose::STANDARD.encode(&pdf),
         };
-        self.store.record_preparation(&change, &row, &caller.actor(), &timestamp(now)).await?;
+        self.store
+            .record_preparation(&change, &row, Some((&code_digest, &code_expires)), &caller.actor(), &timestamp(now))
+            .await?;
         Ok(row)
     }
 

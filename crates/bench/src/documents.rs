@@ -120,7 +120,11 @@ fn document(index: usize) -> anyhow::Result<(Document, Print)> {
             with: "the practice nurse".into(),
             minutes: 20,
         }),
-        online_at: None,
+        online: Some(concord_domain::preparation::OnlineAccess {
+            address: "http://127.0.0.1:8080/prepare".into(),
+            code: "ABCD-EFGH-JKMN".into(),
+            until: date!(2026 - 12 - 29),
+        }),
     };
     Ok(match index % 10 {
         8 => (letter(&input, Variant::Full), Print::LargePrint),

@@ -322,8 +322,15 @@ fn parse_date(text: &str, what: &str) -> anyhow::Result<Date> {
     Date::parse(text, &format).with_context(|| format!("{what} {text:?} is not a date in YYYY-MM-DD form"))
 }
 
+/// Opens the database; `CONCORD_PUBLIC_URL` is the address people use to reach Concord, written in
+/// their letters and messages (default `concord_app::DEFAULT_PUBLIC_URL`).
 async fn open(database: &str) -> anyhow::Result<Concord> {
-    Concord::open(database).await.with_context(|| format!("opening database {}", redact(database)))
+    let mut concord =
+        Concord::open(database).await.with_context(|| format!("opening database {}", redact(database)))?;
+    if let Ok(url) = std::env::var("CONCORD_PUBLIC_URL") {
+        concord.public_url = url.trim_end_matches('/').to_owned();
+    }
+    Ok(concord)
 }
 
 /// Database URLs can carry passwords: show only the scheme and location.

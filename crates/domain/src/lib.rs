@@ -13,6 +13,7 @@ pub mod criterion;
 pub mod cycle;
 pub mod document;
 pub mod nhs_number;
+pub mod online_access;
 pub mod organisation;
 pub mod patient;
 pub mod preparation;

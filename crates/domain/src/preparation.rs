@@ -58,8 +58,18 @@ pub struct LetterInput {
     /// The clinician's plain-language comment and their name.
     pub comment: Option<(String, String)>,
     pub appointment: Option<Appointment>,
-    /// Where the person can read this and write their answers online, if the practice offers it.
-    pub online_at: Option<String>,
+    /// How the person (or their carer) reads this and writes their answers online.
+    pub online: Option<OnlineAccess>,
+}
+
+/// The online preparation: where, with which code, until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnlineAccess {
+    /// The sign-in page's address.
+    pub address: String,
+    /// The access code as printed ("ABCD-EFGH-JKMN").
+    pub code: String,
+    pub until: Date,
 }
 
 /// Why a letter cannot be made yet.
@@ -99,6 +109,34 @@ pub const AGENDA_PROMPTS: [(&str, &str); 5] = [
     ("talk_about", "What would you like to talk about at your appointment?"),
     ("questions", "Do you have any questions about your results?"),
     ("own_ideas", "What ideas do you have about looking after your health?"),
+];
+
+/// The short holistic needs check: areas of life beyond health (seed document 004 lists them,
+/// after a well-being tool for long-term conditions), in Concord's own words: (id, area, question).
+pub const NEEDS_AREAS: [(&str, &str, &str); 8] = [
+    ("lifestyle", "Lifestyle", "Eating, drinking, smoking and being active"),
+    (
+        "looking_after_yourself",
+        "Looking after yourself",
+        "Washing, dressing, cooking and keeping on top of things at home",
+    ),
+    (
+        "managing_symptoms",
+        "Managing symptoms",
+        "Pain, breathlessness, tiredness and how your conditions affect you day to day",
+    ),
+    ("work_and_activities", "Work and other activities", "Work, volunteering, hobbies and things you like to do"),
+    ("money", "Money", "Having enough to live on, bills and benefits"),
+    ("where_you_live", "Where you live", "Your home, getting about and feeling safe"),
+    ("family_and_friends", "Family and friends", "The people around you, caring for others, feeling lonely"),
+    ("feeling_positive", "Feeling positive", "Your mood, worries and how you feel about the future"),
+];
+
+/// Answers to each needs area, in the person's words: (value, label).
+pub const NEEDS_ANSWERS: [(&str, &str); 3] = [
+    ("going_well", "This is going well"),
+    ("some_help", "I would like some help with this"),
+    ("big_worry", "This is a big worry for me"),
 ];
 
 /// What a free-text answer box says, wherever the person writes to the practice.
@@ -190,11 +228,8 @@ fn full(input: &LetterInput) -> Document {
         Some(appointment) => next.push(appointment_sentence(appointment)),
         None => next.push("The practice will contact you to book your care and support planning appointment.".into()),
     }
-    if let Some(address) = &input.online_at {
-        next.push(format!(
-            "You can also read this letter and write your answers online at {address}. \
-             We will send you a code to open it. Your answers will be read before your appointment."
-        ));
+    if let Some(online) = &input.online {
+        next.push(online_sentence(online));
     }
     next.push(
         "At the appointment you and your nurse or doctor will agree what you want to work on, and write it down in your own care and support plan."
@@ -239,9 +274,24 @@ fn easy_read(input: &LetterInput) -> Document {
     blocks.push(Block::Heading { level: 2, text: "Before your appointment".into() });
     blocks.push(Block::Paragraph("Think about what matters to you.".into()));
     blocks.push(Block::WriteIn { prompt: "What do you want to talk about?".into(), lines: 4 });
+    if let Some(online) = &input.online {
+        blocks.push(Block::Paragraph(format!("You can also answer online at {}.", online.address)));
+        blocks.push(Block::Paragraph(format!("Your code is {}. You will need your date of birth too.", online.code)));
+    }
     blocks
         .push(Block::Callout { heading: "If you need help now".into(), lines: NOT_WATCHED.map(String::from).to_vec() });
     Document { title: "Your test results and your next appointment".into(), language: "en-GB", blocks }
+}
+
+/// How to open the preparation online.
+pub fn online_sentence(online: &OnlineAccess) -> String {
+    format!(
+        "You can also read this and write your answers online. Go to {} and enter the code {} with your date of birth. \
+         The code works until {}. Your answers will be read before your appointment.",
+        online.address,
+        online.code,
+        long_date(online.until)
+    )
 }
 
 fn conditions_phrase(conditions: &[String]) -> String {
@@ -393,7 +443,11 @@ mod tests {
                 with: "the practice nurse".into(),
                 minutes: 20,
             }),
-            online_at: Some("https://concord.example/prepare".into()),
+            online: Some(OnlineAccess {
+                address: "https://concord.example/prepare".into(),
+                code: "ABCD-EFGH-JKMN".into(),
+                until: date!(2026 - 12 - 10),
+            }),
         }
     }
 
@@ -416,6 +470,7 @@ mod tests {
             "It is not watched for urgent problems",
             "call 999",
             "Foot check: done on 2 November 2026",
+            "Go to https://concord.example/prepare and enter the code ABCD-EFGH-JKMN with your date of birth",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in\n{text}");
         }

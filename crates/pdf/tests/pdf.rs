@@ -43,7 +43,7 @@ fn input() -> LetterInput {
             with: "the practice nurse".into(),
             minutes: 20,
         }),
-        online_at: Some("https://concord.example/prepare".into()),
+        online: None,
     }
 }
 

@@ -431,6 +431,36 @@ impl Store {
 /// Writes a stage change with its history, audit and messages inside the caller's transaction
 /// (booking writes its slot in the same one), refusing it if the cycle changed since it was read.
 /// Returns the new version.
+/// Puts a message in the outbox (letters wait on the print list; others are queued to send).
+pub(crate) async fn insert_outbox_message(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    patient_id: &str,
+    cycle_id: Option<&str>,
+    message: &NewMessage,
+    now: &str,
+) -> Result<(), StoreError> {
+    generated(format!(
+        "INSERT INTO outbox_message ({OUTBOX_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, \
+         NULL, NULL, NULL, NULL)"
+    ))
+    .bind(new_id())
+    .bind(patient_id.to_owned())
+    .bind(cycle_id.map(str::to_owned))
+    .bind(message.purpose.clone())
+    .bind(message.channel.clone())
+    .bind(message.template.clone())
+    .bind(message.recipient.clone())
+    .bind(message.subject.clone())
+    .bind(message.body.clone())
+    .bind(message.attachment.clone())
+    .bind(if message.channel == "letter" { "to_print" } else { "queued" })
+    .bind(message.not_before.clone())
+    .bind(now.to_owned())
+    .execute(&mut **transaction)
+    .await?;
+    Ok(())
+}
+
 pub(crate) async fn apply_cycle_change_in(
     transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
     change: &CycleChange,
@@ -504,25 +534,7 @@ pub(crate) async fn apply_cycle_change_in(
     .execute(&mut **transaction)
     .await?;
     for message in &change.messages {
-        generated(format!(
-            "INSERT INTO outbox_message ({OUTBOX_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, \
-             NULL, NULL, NULL, NULL)"
-        ))
-        .bind(new_id())
-        .bind(after.patient_id.clone())
-        .bind(after.id.clone())
-        .bind(message.purpose.clone())
-        .bind(message.channel.clone())
-        .bind(message.template.clone())
-        .bind(message.recipient.clone())
-        .bind(message.subject.clone())
-        .bind(message.body.clone())
-        .bind(message.attachment.clone())
-        .bind(if message.channel == "letter" { "to_print" } else { "queued" })
-        .bind(message.not_before.clone())
-        .bind(now.to_owned())
-        .execute(&mut **transaction)
-        .await?;
+        insert_outbox_message(transaction, &after.patient_id, Some(&after.id), message, now).await?;
     }
     insert_audit_events(
         transaction,

@@ -12,6 +12,7 @@ mod audit;
 mod completeness;
 mod cycle;
 mod import;
+mod online;
 mod preparation;
 mod read;
 mod slots;
@@ -30,6 +31,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 pub use audit::{AuditEntry, AuditFilter, NewAuditEvent};
 pub use completeness::{Completeness, MeasureDefinition};
 pub use import::{ClinicalRecord, ImportWriter, LaboratorySample, PatientRef, RecordCounts, WriteOutcome};
+pub use online::{AccessCodeRow, AgendaAnswerRow, PersonSessionRow, ProxyRow};
 pub use preparation::{PreparationLetterRow, WithheldRow};
 pub use read::{
     ConditionRow, EncounterRow, MedicationRow, ObservationRow, PatientListing, PatientRow, PatientSearch,

@@ -10,6 +10,7 @@ use sqlx::Row;
 
 use crate::audit::{NewAuditEvent, insert_audit_events};
 use crate::cycle::{CycleChange, apply_cycle_change_in};
+use crate::online::issue_access_code_in;
 use crate::sql::new_id;
 use crate::status::split;
 use crate::{Store, StoreError};
@@ -161,15 +162,21 @@ impl Store {
 
     /// Records a preparation letter with the cycle's change (and the change's outbox messages)
     /// in one transaction, audited. Returns the cycle's new version.
+    /// `code`: the digest and expiry of the person's new online access code (their earlier codes
+    /// are revoked), written in the same transaction.
     pub async fn record_preparation(
         &self,
         change: &CycleChange,
         letter: &PreparationLetterRow,
+        code: Option<(&str, &str)>,
         actor: &Actor,
         now: &str,
     ) -> Result<i64, StoreError> {
         let mut transaction = self.pool().begin().await?;
         let version = apply_cycle_change_in(&mut transaction, change, actor, now).await?;
+        if let Some((digest, expires_at)) = code {
+            issue_access_code_in(&mut transaction, &letter.patient_id, None, digest, expires_at, now).await?;
+        }
         sqlx::query(
             "INSERT INTO preparation_letter (id, patient_id, cycle_id, made_at, made_by, format, results, withheld, \
              plain_text, pdf_base64) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -187,9 +194,10 @@ impl Store {
         .execute(&mut *transaction)
         .await?;
         let detail = format!(
-            "preparation letter made ({}): {} result(s) told{}",
+            "preparation letter made ({}): {} result(s) told{}{}",
             letter.format,
             letter.results.len(),
+            if code.is_some() { ", online access code issued" } else { "" },
             if letter.withheld.is_empty() {
                 String::new()
             } else {

@@ -22,6 +22,8 @@ use crate::templates::{ErrorTemplate, Layout, render};
 pub(crate) enum PageError {
     /// No live session: go to the sign-in page.
     SignInRequired,
+    /// No live online session for a person or proxy: go to their sign-in page.
+    PersonSignInRequired,
     NotFound,
     Forbidden,
     /// An unsafe request from another site (origin check).
@@ -96,6 +98,7 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, page) = match self {
             Self::SignInRequired => return Redirect::to("/sign-in").into_response(),
+            Self::PersonSignInRequired => return Redirect::to("/prepare").into_response(),
             Self::NotFound => (StatusCode::NOT_FOUND, ErrorPage::NotFound),
             Self::Forbidden => (StatusCode::FORBIDDEN, ErrorPage::Forbidden),
             Self::CrossOrigin => (StatusCode::FORBIDDEN, ErrorPage::CrossOrigin),

@@ -676,6 +676,45 @@ pub(crate) struct PreparationTemplate {
     pub letters: Vec<PreparationLetterView>,
     pub document: Option<crate::document::DocumentView>,
     pub done: Option<String>,
+    /// (question, answer, who wrote it and when).
+    pub agenda: Vec<(String, String, String)>,
+    pub can_manage: bool,
+    pub access_action: String,
+    pub codes: Vec<AccessCodeView>,
+    pub proxies: Vec<ProxyView>,
+    /// (id, label, checked).
+    pub bases: Vec<(String, String, bool)>,
+    pub proxy_name: String,
+    pub relationship: String,
+    pub proxy_birth_date: String,
+    pub proxy_email: String,
+    pub proxy_mobile: String,
+    pub basis_note: String,
+    pub proxy_name_error: String,
+    pub relationship_error: String,
+    pub birth_date_error: String,
+    pub email_error: String,
+    pub mobile_error: String,
+    pub basis_error: String,
+    pub basis_note_error: String,
+    pub proxy_form_open: bool,
+}
+
+pub(crate) struct AccessCodeView {
+    pub to: String,
+    pub issued: String,
+    pub state: String,
+    /// When it was last used to sign in (empty: never).
+    pub used: String,
+}
+
+pub(crate) struct ProxyView {
+    pub id: String,
+    pub name: String,
+    pub basis: String,
+    pub note: String,
+    pub verified: String,
+    pub ended: Option<String>,
 }
 
 #[derive(Template)]
@@ -701,4 +740,66 @@ pub(crate) struct PrintTemplate {
     pub nhsuk_version: &'static str,
     pub large: bool,
     pub doc: crate::document::DocumentView,
+}
+
+#[derive(Template)]
+#[template(path = "prepare_sign_in.html")]
+pub(crate) struct PrepareSignInTemplate {
+    pub layout: Layout,
+    pub csrf_token: String,
+    pub code: String,
+    pub day: String,
+    pub month: String,
+    pub year: String,
+    pub code_error: String,
+    pub date_error: String,
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Template)]
+#[template(path = "prepare_letter.html")]
+pub(crate) struct PrepareLetterTemplate {
+    pub layout: Layout,
+    pub csrf_token: String,
+    pub signed_in_as: String,
+    /// Why the results are not shown (empty when they are).
+    pub held_back: String,
+    pub document: Option<crate::document::DocumentView>,
+    pub has_pdf: bool,
+    pub answered: bool,
+}
+
+pub(crate) struct AgendaFieldView {
+    pub id: String,
+    pub name: String,
+    pub label: String,
+    pub value: String,
+    pub error: String,
+}
+
+pub(crate) struct NeedsAreaView {
+    pub id: String,
+    pub name: String,
+    pub legend: String,
+    pub hint: String,
+    /// (element id, value, label, checked); the first choice's id is the area's, for error links.
+    pub choices: Vec<(String, String, String, bool)>,
+    pub error: String,
+}
+
+#[derive(Template)]
+#[template(path = "prepare_agenda.html")]
+pub(crate) struct PrepareAgendaTemplate {
+    pub layout: Layout,
+    pub csrf_token: String,
+    pub signed_in_as: String,
+    pub for_someone: bool,
+    pub given_name: String,
+    pub prompts: Vec<AgendaFieldView>,
+    pub areas: Vec<NeedsAreaView>,
+    pub note: String,
+    pub note_error: String,
+    pub not_watched: Vec<String>,
+    pub errors: Vec<FieldError>,
+    pub done: Option<String>,
 }

@@ -5,6 +5,7 @@ pub(crate) mod clinics;
 pub(crate) mod cycle;
 pub(crate) mod home;
 pub(crate) mod letters;
+pub(crate) mod online;
 pub(crate) mod patients;
 pub(crate) mod preparation;
 pub(crate) mod review;

@@ -7,6 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use concord_app::AppError;
 use concord_app::cycle::Caller;
+use concord_app::online::{PROXY_BASES, ProxyInput};
 use concord_app::preparation::{LetterFormat, PreparationView};
 use concord_domain::access::Permission;
 use serde::Deserialize;
@@ -18,7 +19,8 @@ use crate::security::RequestContext;
 use crate::session::{SessionPairs, SignedIn};
 use crate::state::AppState;
 use crate::templates::{
-    Layout, PreparationLetterView, PreparationResultView, PreparationTemplate, PreparationsSentTemplate, page,
+    AccessCodeView, Layout, PreparationLetterView, PreparationResultView, PreparationTemplate,
+    PreparationsSentTemplate, ProxyView, page,
 };
 use crate::views;
 
@@ -72,6 +74,83 @@ pub(crate) async fn preparation_action(
     };
     let view = state.concord.preparation_view(staff, &patient_id, now).await?;
     render(&state, &context, &signed_in, &reference, &view, done, problem).await
+}
+
+/// Online access: send a code (to the person or a proxy), set up or end a carer's proxy access.
+pub(crate) async fn access_action(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    Path(reference): Path<String>,
+    SessionPairs(signed_in, pairs): SessionPairs,
+) -> Result<Response, PageError> {
+    let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
+    let field =
+        |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap_or_default();
+    let now = OffsetDateTime::now_utc();
+    let staff = &signed_in.staff;
+    let proxy_id = Some(field("proxy_id")).filter(|id| !id.is_empty());
+    let mut proxy_errors = Vec::new();
+    let input = ProxyInput {
+        name: field("proxy_name"),
+        relationship: field("relationship"),
+        birth_date: field("birth_date"),
+        email: field("email"),
+        mobile: field("mobile"),
+        basis: field("basis"),
+        basis_note: field("basis_note"),
+    };
+    let done = match field("action").as_str() {
+        "send_code" => {
+            let channel =
+                state.concord.send_access_code(Caller::Staff(staff), &patient_id, proxy_id.as_deref(), now).await?;
+            Some(format!(
+                "A new access code is on its way by {}. Earlier codes no longer work.",
+                channel_words(&channel)
+            ))
+        }
+        "add_proxy" => match state.concord.add_proxy(staff, &patient_id, &input, now).await? {
+            Ok(proxy) => {
+                let channel =
+                    state.concord.send_access_code(Caller::Staff(staff), &patient_id, Some(&proxy.id), now).await?;
+                Some(format!(
+                    "Proxy access set up for {}. Their access code is on its way by {}.",
+                    proxy.proxy_name,
+                    channel_words(&channel)
+                ))
+            }
+            Err(errors) => {
+                proxy_errors = errors;
+                None
+            }
+        },
+        "revoke_proxy" => {
+            let ended =
+                state.concord.revoke_proxy(staff, &patient_id, proxy_id.as_deref().unwrap_or_default(), now).await?;
+            Some(
+                if ended {
+                    "Proxy access ended. Their codes no longer work."
+                } else {
+                    "That proxy access had already ended."
+                }
+                .into(),
+            )
+        }
+        _ => return Err(PageError::BadRequest("Choose what to do".into())),
+    };
+    let view = state.concord.preparation_view(staff, &patient_id, now).await?;
+    let mut response_input = None;
+    if !proxy_errors.is_empty() {
+        response_input = Some((input, proxy_errors));
+    }
+    render_with(&state, &context, &signed_in, &reference, &view, done, None, response_input).await
+}
+
+fn channel_words(channel: &str) -> &'static str {
+    match channel {
+        "email" => "email",
+        "sms" => "text message",
+        _ => "post (it is on the list of letters to print)",
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -180,12 +259,33 @@ async fn render(
     done: Option<String>,
     problem: Option<(String, String)>,
 ) -> Result<Response, PageError> {
+    render_with(state, context, signed_in, reference, view, done, problem, None).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_with(
+    state: &AppState,
+    context: &RequestContext,
+    signed_in: &SignedIn,
+    reference: &str,
+    view: &PreparationView,
+    done: Option<String>,
+    problem: Option<(String, String)>,
+    proxy_form: Option<(ProxyInput, Vec<(String, String)>)>,
+) -> Result<Response, PageError> {
     let row =
         state.concord.store.patient(&view.patient_id).await.map_err(AppError::from)?.ok_or(PageError::NotFound)?;
     let can_withhold = signed_in.staff.require(Permission::TriageResults).is_ok();
-    let layout =
-        Layout::new(context, state.synthetic().await, Some(signed_in), "Preparation").with_errors(problem.is_some());
+    let (proxy_input, proxy_errors) = proxy_form.unwrap_or_default();
+    let proxy_error = |name: &str| {
+        proxy_errors.iter().find(|(key, _)| key == name).map(|(_, message)| message.clone()).unwrap_or_default()
+    };
+    let proxy_names: std::collections::HashMap<&str, &str> =
+        view.proxies.iter().map(|proxy| (proxy.id.as_str(), proxy.proxy_name.as_str())).collect();
+    let layout = Layout::new(context, state.synthetic().await, Some(signed_in), "Preparation")
+        .with_errors(problem.is_some() || !proxy_errors.is_empty());
     let (problem_observable, problem_text) = problem.unwrap_or_default();
+    let now_text = OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     page(&PreparationTemplate {
         layout,
         csrf_token: signed_in.csrf_token.clone(),
@@ -223,7 +323,15 @@ async fn render(
         } else {
             problem_text.clone()
         },
-        errors: if problem_text.is_empty() {
+        errors: if !proxy_errors.is_empty() {
+            proxy_errors
+                .iter()
+                .map(|(key, message)| crate::templates::FieldError {
+                    href: format!("#{}", key.replace('_', "-")),
+                    text: message.clone(),
+                })
+                .collect()
+        } else if problem_text.is_empty() {
             vec![]
         } else {
             vec![crate::templates::FieldError {
@@ -247,5 +355,67 @@ async fn render(
             .collect(),
         document: view.letter.as_ref().map(|document| document_view(document, 1)),
         done,
+        agenda: view
+            .agenda
+            .iter()
+            .map(|line| (line.question.clone(), line.answer.clone(), line.written.clone()))
+            .collect(),
+        can_manage: signed_in.staff.require(Permission::ManageCycle).is_ok(),
+        access_action: format!("/patients/record/{reference}/preparation/access"),
+        codes: view
+            .codes
+            .iter()
+            .take(6)
+            .map(|code| AccessCodeView {
+                to: code.proxy_id.as_deref().map_or_else(
+                    || "The person".to_owned(),
+                    |id| proxy_names.get(id).copied().unwrap_or("A carer").to_owned(),
+                ),
+                issued: views::stored_time(&code.issued_at),
+                state: if code.revoked_at.is_some() {
+                    "No longer works".into()
+                } else if code.expires_at.as_str() <= now_text.as_str() {
+                    "Expired".into()
+                } else if code.locked_until.as_deref().is_some_and(|until| until > now_text.as_str()) {
+                    "Locked after wrong dates of birth".into()
+                } else {
+                    format!("Works until {}", views::stored_time(&code.expires_at))
+                },
+                used: code.last_used_at.as_deref().map(views::stored_time).unwrap_or_default(),
+            })
+            .collect(),
+        proxies: view
+            .proxies
+            .iter()
+            .map(|proxy| ProxyView {
+                id: proxy.id.clone(),
+                name: format!("{} ({})", proxy.proxy_name, proxy.relationship),
+                basis: PROXY_BASES
+                    .iter()
+                    .find(|(id, _)| *id == proxy.basis)
+                    .map_or_else(|| proxy.basis.clone(), |(_, label)| (*label).to_owned()),
+                note: proxy.basis_note.clone(),
+                verified: format!("Verified by {} on {}", proxy.verified_by, views::stored_time(&proxy.created_at)),
+                ended: proxy.revoked_at.as_deref().map(views::stored_time),
+            })
+            .collect(),
+        bases: PROXY_BASES
+            .iter()
+            .map(|(id, label)| ((*id).to_owned(), (*label).to_owned(), proxy_input.basis == *id))
+            .collect(),
+        proxy_name: proxy_input.name.clone(),
+        relationship: proxy_input.relationship.clone(),
+        proxy_birth_date: proxy_input.birth_date.clone(),
+        proxy_email: proxy_input.email.clone(),
+        proxy_mobile: proxy_input.mobile.clone(),
+        basis_note: proxy_input.basis_note.clone(),
+        proxy_name_error: proxy_error("proxy_name"),
+        relationship_error: proxy_error("relationship"),
+        birth_date_error: proxy_error("birth_date"),
+        email_error: proxy_error("email"),
+        mobile_error: proxy_error("mobile"),
+        basis_error: proxy_error("basis"),
+        basis_note_error: proxy_error("basis_note"),
+        proxy_form_open: !proxy_errors.is_empty(),
     })
 }
