@@ -15,6 +15,7 @@ pub mod import;
 pub mod letters;
 pub mod online;
 pub mod outbox;
+pub mod plan;
 pub mod preparation;
 pub mod record;
 pub mod registers;

@@ -507,7 +507,7 @@ impl Concord {
         Ok(self.store.revoke_proxy(patient_id, proxy_id, &staff.display_name, &staff.actor(), &timestamp(now)).await?)
     }
 
-    async fn audit_visitor(
+    pub(crate) async fn audit_visitor(
         &self,
         visitor: &Visitor,
         action: AuditAction,

@@ -10,6 +10,7 @@ pub mod check_digit;
 pub mod cycle_rules;
 mod load;
 pub mod result_meanings;
+pub mod services;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

@@ -65,6 +65,8 @@ pub struct Chart {
     pub points: Vec<(Date, f64)>,
     /// The person's own target, drawn as a dashed line.
     pub target: Option<f64>,
+    /// The target line's label ("Your target" in a letter, "My target" in the person's plan).
+    pub target_label: String,
 }
 
 impl Chart {
@@ -199,6 +201,7 @@ mod tests {
             unit: "mmol/mol".into(),
             points: vec![(date!(2025 - 11 - 01), 60.0), (date!(2026 - 11 - 01), 50.0)],
             target: Some(48.0),
+            target_label: "Your target".into(),
         };
         let layout = chart.layout();
         assert_eq!(layout[0].0, 0.0);

@@ -16,6 +16,7 @@ pub mod nhs_number;
 pub mod online_access;
 pub mod organisation;
 pub mod patient;
+pub mod plan;
 pub mod preparation;
 pub mod record;
 pub mod red_flag;

@@ -391,7 +391,7 @@ fn chart(result: &LetterResult) -> Chart {
     if let Some(against) = &result.story.against_target {
         alt.push_str(&format!(" The dashed line is your target, {}.", target_value(result, against)));
     }
-    Chart { alt, unit: result.unit.clone(), points, target }
+    Chart { alt, unit: result.unit.clone(), points, target, target_label: "Your target".into() }
 }
 
 fn month_year(date: Date) -> String {

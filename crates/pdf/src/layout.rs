@@ -339,7 +339,7 @@ impl Layout {
                     y: y + small * 0.35,
                     size: small,
                     weight: Weight::Regular,
-                    text: "Your target".into(),
+                    text: chart.target_label.clone(),
                     colour: TEXT,
                 },
             );

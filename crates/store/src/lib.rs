@@ -13,6 +13,7 @@ mod completeness;
 mod cycle;
 mod import;
 mod online;
+mod plans;
 mod preparation;
 mod read;
 mod slots;
@@ -32,6 +33,7 @@ pub use audit::{AuditEntry, AuditFilter, NewAuditEvent};
 pub use completeness::{Completeness, MeasureDefinition};
 pub use import::{ClinicalRecord, ImportWriter, LaboratorySample, PatientRef, RecordCounts, WriteOutcome};
 pub use online::{AccessCodeRow, AgendaAnswerRow, PersonSessionRow, ProxyRow};
+pub use plans::{NewPlanVersion, PlanSummaryRow, PlanVersionRow, PrescriberTaskRow};
 pub use preparation::{PreparationLetterRow, WithheldRow};
 pub use read::{
     ConditionRow, EncounterRow, MedicationRow, ObservationRow, PatientListing, PatientRow, PatientSearch,

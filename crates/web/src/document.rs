@@ -40,6 +40,7 @@ pub(crate) struct ChartView {
     pub first_date: String,
     pub last_date: String,
     pub unit: String,
+    pub target_label: String,
 }
 
 pub(crate) struct DocumentView {
@@ -108,5 +109,6 @@ fn chart_view(chart: &Chart) -> ChartView {
             String::new()
         },
         unit: chart.unit.trim_matches(|c| c == '{' || c == '}').to_owned(),
+        target_label: chart.target_label.clone(),
     }
 }
