@@ -10,7 +10,7 @@ use std::process::Command;
 use concord_app::cycle::Caller;
 use concord_app::record::StaffMember;
 use concord_app::review::ReviewInput;
-use concord_app::{AppError, Concord};
+use concord_app::AppError;
 use concord_domain::access::StaffRole;
 use concord_domain::cycle::Stage;
 use concord_domain::plan::{Action, CarePlan, Contingency, Goal, Journey, PlanName, Sharing};

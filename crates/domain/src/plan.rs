@@ -514,10 +514,10 @@ pub fn changes(before: &CarePlan, after: &CarePlan) -> Vec<String> {
             said.push(format!("New support: {}", service.name));
         }
     }
-    if before.review_date != after.review_date {
-        if let Some(date) = after.review_date {
-            said.push(format!("Review date: {}", crate::document::long_date(date)));
-        }
+    if before.review_date != after.review_date
+        && let Some(date) = after.review_date
+    {
+        said.push(format!("Review date: {}", crate::document::long_date(date)));
     }
     if before.sharing != after.sharing {
         said.push(if after.sharing.refused {
