@@ -155,13 +155,14 @@ impl Concord {
 }
 
 /// How many demo people the cycle walk leaves at each stage.
-const DEMO_STAGES: [(Stage, usize); 9] = [
+const DEMO_STAGES: [(Stage, usize); 10] = [
     (Stage::Invited, 6),
     (Stage::InformationGatheringBooked, 4),
     (Stage::TestsDone, 4),
     (Stage::ResultsReviewed, 4),
     (Stage::PreparationSent, 3),
     (Stage::ConversationBooked, 3),
+    (Stage::PlanAgreed, 4),
     (Stage::Declined, 1),
     (Stage::DidNotAttend, 1),
     (Stage::PersonalisedCareAdjustment, 1),
@@ -246,14 +247,17 @@ impl Concord {
                             self.review_results(&nurse, &person, &review, now)
                                 .await?
                                 .map_err(|_| AppError::Refused("review not accepted".into()))?;
-                            if stage == Stage::ConversationBooked {
+                            if matches!(stage, Stage::ConversationBooked | Stage::PlanAgreed) {
                                 let slots =
                                     self.free_slots(console, practice, "conversation", today, horizon, now).await?;
                                 let slot = slots.first().ok_or_else(|| AppError::Refused("no free slot".into()))?;
                                 self.book(console, &person, &slot.row.id, now).await?;
                             }
-                            if matches!(stage, Stage::PreparationSent | Stage::ConversationBooked) {
+                            if matches!(stage, Stage::PreparationSent | Stage::ConversationBooked | Stage::PlanAgreed) {
                                 self.send_preparation(console, &person, now).await?;
+                            }
+                            if stage == Stage::PlanAgreed {
+                                self.demo_plan_versions(&nurse, &person, done, now).await?;
                             }
                         }
                     }
@@ -271,5 +275,86 @@ impl Concord {
             }
         }
         Ok(moved)
+    }
+}
+
+impl Concord {
+    /// An agreed plan in several versions: agreed at the conversation, then changed twice (a
+    /// check-in raised confidence; a goal was added), so the demo shows versions and what changed.
+    async fn demo_plan_versions(
+        &self,
+        nurse: &crate::record::StaffMember,
+        person: &str,
+        index: usize,
+        now: time::OffsetDateTime,
+    ) -> Result<(), AppError> {
+        use concord_domain::plan::{AboutMe, Action, CarePlan, Contingency, Goal, Journey, PlanName, Service};
+        let rules = self.status_rules().await?;
+        let (record, snapshot) = self.person_snapshot(person, &rules, now.date()).await?;
+        let name = format!("{} {}", record.person.patient.name.given, record.person.patient.name.family);
+        let copd = snapshot.on_register("copd");
+        let mut plan = CarePlan {
+            name: [PlanName::CarePlan, PlanName::HealthPlan, PlanName::SelfManagementPlan][index % 3],
+            journey: Journey::Established,
+            about_me: AboutMe {
+                what_matters: ["Looking after my grandchildren on Saturdays", "Getting back to the allotment", "Staying independent at home", "Keeping up with my walking group"][index % 4].into(),
+                important_people: "My daughter, who lives nearby".into(),
+                ..Default::default()
+            },
+            needs: vec![if copd { "Breathless on stairs".into() } else { "Blood sugar creeping up".into() }],
+            goals: vec![Goal {
+                words: if copd { "Walk to the shops without stopping".into() } else { "Get my sugar down by eating less sugar at night".into() },
+                importance: 8,
+                actions: vec![Action {
+                    what: if copd { "Walk for 10 minutes".into() } else { "Swap biscuits after dinner for fruit".into() },
+                    when: if copd { "After lunch".into() } else { "Evenings".into() },
+                    how_often: "5 days a week".into(),
+                    who_supports: "My daughter".into(),
+                    barriers: if copd { "Cold weather".into() } else { "Snacking in front of the television".into() },
+                    confidence: 6,
+                }],
+            }],
+            information: vec![if copd { "COPD self-management leaflet".into() } else { "Eating well with type 2 diabetes".into() }],
+            services: vec![if copd {
+                Service { service: "pulmonary_rehab".into(), name: "Pulmonary rehabilitation".into(), note: String::new() }
+            } else {
+                Service { service: "structured_education_diabetes".into(), name: "Diabetes education course".into(), note: String::new() }
+            }],
+            contingencies: vec![if copd {
+                Contingency {
+                    name: "COPD flare-up".into(),
+                    triggers: "Colds and chest infections".into(),
+                    early_warning_signs: "More breathless than usual, more or darker phlegm".into(),
+                    what_to_do: "Start the rescue pack and tell the practice the same day".into(),
+                    who_to_contact: "The practice; NHS 111 out of hours".into(),
+                }
+            } else {
+                Contingency {
+                    name: "Being ill (sick day rules)".into(),
+                    triggers: "Being sick, diarrhoea, a fever or not eating".into(),
+                    early_warning_signs: "Very thirsty, passing a lot of urine".into(),
+                    what_to_do: "Keep drinking; stop metformin until eating and drinking normally for 24 to 48 hours; ask the practice".into(),
+                    who_to_contact: "The practice; NHS 111 out of hours".into(),
+                }
+            }],
+            medication_plan: "Carry on with your medicines as prescribed.".into(),
+            review_date: Some(now.date() + time::Duration::days(182)),
+            review_by: "Sister Joan Okoro (practice nurse)".into(),
+            agreed_by: name,
+            ..Default::default()
+        };
+        let refuse = |_| AppError::Refused("demo plan not accepted".into());
+        let first = self.record_plan(nurse, person, 0, plan.clone(), true, now).await?.map_err(refuse)?;
+        plan.goals[0].actions[0].confidence = 8;
+        let second = self.record_plan(nurse, person, first, plan.clone(), true, now).await?.map_err(refuse)?;
+        if index % 2 == 0 {
+            plan.goals.push(Goal {
+                words: "Sleep better".into(),
+                importance: 6,
+                actions: vec![Action { what: "No tea or coffee after 6pm".into(), confidence: 7, ..Default::default() }],
+            });
+            self.record_plan(nurse, person, second, plan, true, now).await?.map_err(refuse)?;
+        }
+        Ok(())
     }
 }

@@ -27,6 +27,15 @@ use crate::{AppError, Concord};
 /// The conversation's length when nothing is booked (a double appointment).
 pub const CONVERSATION_MINUTES: i64 = 20;
 
+/// The directory of services as (id, name).
+pub fn service_directory() -> Result<Vec<(String, String)>, AppError> {
+    Ok(services()
+        .map_err(|error| AppError::Invalid(format!("services: {error}")))?
+        .iter()
+        .map(|service| (service.id.clone(), service.name.clone()))
+        .collect())
+}
+
 /// What the conversation screen shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConversationView {

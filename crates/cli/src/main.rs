@@ -76,6 +76,18 @@ enum RenderCommand {
         #[arg(long)]
         easy_read: bool,
     },
+    /// The person's care and support plan (the current version unless --version is given).
+    Plan {
+        #[arg(long)]
+        nhs_number: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        version: Option<i64>,
+        /// Large print (18 point).
+        #[arg(long)]
+        large_print: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -254,6 +266,13 @@ enum ReportCommand {
         stage: Option<String>,
         #[arg(long, default_value_t = 100_000)]
         limit: i64,
+    },
+    /// Each person's current care and support plan: NHS number, version and status (draft: not
+    /// yet agreed; agreed: agreed with the person or their representative; declined: the person
+    /// did not want a written plan), when it was recorded and its review date.
+    Plans {
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
     },
     /// The triage queue: people with open red flags, urgent first.
     Triage {
@@ -765,6 +784,33 @@ async fn report_command(concord: &Concord, report: ReportCommand) -> anyhow::Res
                     .collect::<Vec<_>>()
             )
         }
+        ReportCommand::Plans { format } => {
+            let rows = concord.plans_report(concord_app::cycle::Caller::Console).await?;
+            if format == Format::Text {
+                for row in &rows {
+                    println!(
+                        "{:<12} v{:<3} {:<9} {} review {}",
+                        row.nhs_number.as_deref().unwrap_or("-"),
+                        row.version,
+                        row.status,
+                        row.recorded_at,
+                        row.review_date.as_deref().unwrap_or("-")
+                    );
+                }
+                return Ok(());
+            }
+            json!(
+                rows.into_iter()
+                    .map(|row| json!({
+                        "nhs_number": row.nhs_number,
+                        "version": row.version,
+                        "status": row.status,
+                        "recorded_at": row.recorded_at,
+                        "review_date": row.review_date,
+                    }))
+                    .collect::<Vec<_>>()
+            )
+        }
         ReportCommand::Triage { format, on } => {
             let on = on.as_deref().map(|text| parse_date(text, "--on")).transpose()?.unwrap_or_else(today);
             let entries =
@@ -933,6 +979,21 @@ async fn render_command(concord: &Concord, document: RenderCommand) -> anyhow::R
                 }
                 Err(concord_app::AppError::Refused(reason)) => {
                     eprintln!("error: no letter for {nhs_number}: {reason}");
+                    Ok(ExitCode::from(3))
+                }
+                Err(error) => Err(error.into()),
+            }
+        }
+        RenderCommand::Plan { nhs_number, out, version, large_print } => {
+            let patient = person_by_nhs_number(concord, &nhs_number).await?;
+            match concord.plan_pdf(concord_app::cycle::Caller::Console, &patient, version, large_print, now).await {
+                Ok(pdf) => {
+                    std::fs::write(&out, &pdf).with_context(|| format!("writing {}", out.display()))?;
+                    println!("wrote {} ({} bytes)", out.display(), pdf.len());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(concord_app::AppError::NotFound(reason)) => {
+                    eprintln!("error: no plan for {nhs_number}: {reason}");
                     Ok(ExitCode::from(3))
                 }
                 Err(error) => Err(error.into()),

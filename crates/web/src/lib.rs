@@ -106,11 +106,21 @@ pub fn router(concord: Concord, config: WebConfig) -> Router {
         .route("/patients/record/{reference}/preparation/print", get(handlers::preparation::print_view))
         .route("/preparation-letters/{id}", get(handlers::preparation::letter_pdf))
         .route("/clinics/preparation", post(handlers::preparation::send_for_clinics))
+        .route(
+            "/patients/record/{reference}/conversation",
+            get(handlers::plan::conversation_page).post(handlers::plan::record_plan),
+        )
+        .route("/patients/record/{reference}/plan", get(handlers::plan::plan_page))
+        .route("/patients/record/{reference}/plan.pdf", get(handlers::plan::plan_pdf))
+        .route("/patients/record/{reference}/plan/print", get(handlers::plan::plan_print))
+        .route("/tasks", get(handlers::plan::tasks_page).post(handlers::plan::complete_task))
         .route("/prepare", get(handlers::online::sign_in_page).post(handlers::online::sign_in))
         .route("/prepare/letter", get(handlers::online::letter_page))
         .route("/prepare/letter.pdf", get(handlers::online::letter_pdf))
         .route("/prepare/agenda", get(handlers::online::agenda_page).post(handlers::online::save_agenda))
         .route("/prepare/sign-out", post(handlers::online::sign_out))
+        .route("/prepare/plan", get(handlers::online::plan_page))
+        .route("/prepare/plan.pdf", get(handlers::online::plan_pdf))
         .route("/results/unreadable", get(handlers::home::unreadable_results))
         .route("/audit", get(handlers::home::audit_trail))
         .route("/worklist", get(handlers::cycle::worklist))

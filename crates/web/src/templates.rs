@@ -280,6 +280,8 @@ pub(crate) struct RecordTemplate {
     /// The results review (professional preparation), for roles that open records.
     pub review_href: Option<String>,
     pub preparation_href: Option<String>,
+    pub conversation_href: Option<String>,
+    pub plan_href: Option<String>,
     /// Booking either contact, for roles that manage the cycle.
     pub book_href: Option<String>,
     pub patient: PatientView,
@@ -802,4 +804,113 @@ pub(crate) struct PrepareAgendaTemplate {
     pub not_watched: Vec<String>,
     pub errors: Vec<FieldError>,
     pub done: Option<String>,
+}
+
+pub(crate) struct FieldView {
+    pub id: String,
+    pub name: String,
+    pub label: String,
+    pub hint: String,
+    pub value: String,
+    pub error: String,
+    pub multiline: bool,
+    /// NHS.UK input width class suffix ("2", "10"), or empty.
+    pub width: String,
+}
+
+pub(crate) struct GroupView {
+    pub legend: String,
+    pub fields: Vec<FieldView>,
+}
+
+pub(crate) struct ChoiceView {
+    pub value: String,
+    pub label: String,
+    pub checked: bool,
+    pub hint: String,
+}
+
+#[derive(Template)]
+#[template(path = "conversation.html")]
+pub(crate) struct ConversationTemplate {
+    pub layout: Layout,
+    pub csrf_token: String,
+    pub action: String,
+    pub record_href: String,
+    pub plan_href: Option<String>,
+    pub name: String,
+    pub stage: String,
+    pub minutes: i64,
+    pub agenda: Vec<(String, String, String)>,
+    pub results: Vec<String>,
+    pub flags: Vec<String>,
+    pub medicines: Vec<String>,
+    pub medicines_as_at: String,
+    pub previous: Option<String>,
+    pub prompts: Vec<String>,
+    pub rulers: Vec<String>,
+    pub reflection: Vec<String>,
+    pub journey_prompts: Vec<String>,
+    pub names: Vec<ChoiceView>,
+    pub journeys: Vec<ChoiceView>,
+    pub groups: Vec<GroupView>,
+    pub services: Vec<ChoiceView>,
+    pub service_other: String,
+    pub organisations: Vec<ChoiceView>,
+    pub share_refused: bool,
+    pub sharing_error: String,
+    pub based_on: i64,
+    pub errors: Vec<FieldError>,
+    pub done: Option<String>,
+    pub can_record: bool,
+}
+
+pub(crate) struct PlanVersionView {
+    pub label: String,
+    pub href: String,
+    pub current: bool,
+    pub changes: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "plan.html")]
+pub(crate) struct PlanTemplate {
+    pub layout: Layout,
+    pub record_href: String,
+    pub conversation_href: String,
+    pub pdf_href: String,
+    pub print_href: String,
+    pub name: String,
+    pub version: i64,
+    pub status: String,
+    pub recorded: String,
+    pub versions: Vec<PlanVersionView>,
+    pub document: crate::document::DocumentView,
+}
+
+pub(crate) struct TaskView {
+    pub id: String,
+    pub name: String,
+    pub nhs_number: String,
+    pub description: String,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "tasks.html")]
+pub(crate) struct TasksTemplate {
+    pub layout: Layout,
+    pub csrf_token: String,
+    pub can_complete: bool,
+    pub tasks: Vec<TaskView>,
+    pub done: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "prepare_plan.html")]
+pub(crate) struct PreparePlanTemplate {
+    pub layout: Layout,
+    pub signed_in_as: String,
+    pub document: Option<crate::document::DocumentView>,
+    pub version: String,
 }

@@ -7,6 +7,7 @@ pub(crate) mod home;
 pub(crate) mod letters;
 pub(crate) mod online;
 pub(crate) mod patients;
+pub(crate) mod plan;
 pub(crate) mod preparation;
 pub(crate) mod review;
 pub(crate) mod system;

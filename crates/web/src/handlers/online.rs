@@ -24,7 +24,7 @@ use crate::session::{
 use crate::state::AppState;
 use crate::templates::{
     AgendaFieldView, FieldError, Layout, NeedsAreaView, PrepareAgendaTemplate, PrepareLetterTemplate,
-    PrepareSignInTemplate, page, render,
+    PreparePlanTemplate, PrepareSignInTemplate, page, render,
 };
 
 const PERSON_COOKIE: &str = "concord_person";
@@ -185,6 +185,47 @@ pub(crate) async fn letter_page(
         has_pdf: preparation.letter.is_some() && preparation.letter_id.is_some(),
         answered: !preparation.answers.values().all(String::is_empty),
     })
+}
+
+/// The person's own plan (the newest version), online.
+pub(crate) async fn plan_page(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    online: Online,
+) -> Result<Response, PageError> {
+    let plan = state.concord.online_plan(&online.visitor, OffsetDateTime::now_utc()).await?;
+    let layout = Layout::new(&context, state.synthetic().await, None, "Your care and support plan");
+    page(&PreparePlanTemplate {
+        layout,
+        signed_in_as: online.visitor.written_by.clone(),
+        document: plan.as_ref().map(|(document, _)| document_view(document, 0)),
+        version: plan.as_ref().map(|(_, view)| format!("Version {} ({})", view.version, view.status)).unwrap_or_default(),
+    })
+}
+
+pub(crate) async fn plan_pdf(
+    State(state): State<AppState>,
+    online: Online,
+    axum::extract::Query(query): axum::extract::Query<PrintQuery>,
+) -> Result<Response, PageError> {
+    let pdf = state
+        .concord
+        .online_plan_pdf(&online.visitor, query.format == "large_print", OffsetDateTime::now_utc())
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"my-care-and-support-plan.pdf\"".to_owned()),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct PrintQuery {
+    #[serde(default)]
+    format: String,
 }
 
 pub(crate) async fn letter_pdf(State(state): State<AppState>, online: Online) -> Result<Response, PageError> {

@@ -274,6 +274,10 @@ pub(crate) async fn record(
     }
     template.review_href = Some(format!("/patients/record/{reference}/review"));
     template.preparation_href = Some(format!("/patients/record/{reference}/preparation"));
+    template.conversation_href = Some(format!("/patients/record/{reference}/conversation"));
+    if !state.concord.store.plan_versions(&patient_id).await.map_err(AppError::from)?.is_empty() {
+        template.plan_href = Some(format!("/patients/record/{reference}/plan"));
+    }
     page(&template)
 }
 
@@ -398,6 +402,8 @@ fn record_view(
         visit_href: None,
         review_href: None,
         preparation_href: None,
+        conversation_href: None,
+        plan_href: None,
         book_href: None,
         patient,
         registers: summary.registers.iter().map(|(_, name)| name.clone()).collect(),
