@@ -1,0 +1,191 @@
+// The whole Year of Care cycle in a real browser, as the staff and the person would walk it: the
+// healthcare assistant's visit, the nurse's review, booking the conversation, the preparation
+// letter, the person's own agenda online, the care and support planning conversation, the agreed
+// plan, and the plan's PDF downloaded by the person. axe-core runs on every page.
+
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+
+import { checkPage, launchBrowser, signIn, signOut, startServer, visit } from '../lib.mjs'
+
+const NHS = '9434765919'
+
+describe('the whole cycle', () => {
+  let server
+  let browser
+  let page
+  let fixtures
+
+  before(async () => {
+    fixtures = await mkdtemp(path.join(tmpdir(), 'concord-whole-cycle-'))
+    const day = (daysAgo) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10)
+    await writeFile(path.join(fixtures, 'patients.csv'),
+      'record_id,nhs_number,given_name,family_name,birth_date,sex,practice_ods_code,registered_from,preferred_channel\n' +
+      `W1,${NHS},Hazel,Whitcombe,1951-03-27,female,F00001,2000-01-01,letter\n`)
+    await writeFile(path.join(fixtures, 'conditions.csv'),
+      'record_id,nhs_number,code,term,onset_date,status\n' +
+      `W1-DM,${NHS},44054006,Type 2 diabetes mellitus,2010-06-01,active\n`)
+    await writeFile(path.join(fixtures, 'observations.csv'),
+      'record_id,nhs_number,code_system,code,term,value,unit,effective_at\n' +
+      `W1-H1,${NHS},snomed,999791000000106,HbA1c level - IFCC standardised,66,mmol/mol,${day(400)}T09:00Z\n` +
+      `W1-H2,${NHS},snomed,999791000000106,HbA1c level - IFCC standardised,61,mmol/mol,${day(15)}T09:00Z\n`)
+    server = await startServer({ extracts: [fixtures] })
+    browser = await launchBrowser()
+    page = await browser.newPage()
+  })
+
+  after(async () => {
+    await browser?.close()
+    await server?.stop()
+    if (fixtures) await rm(fixtures, { recursive: true, force: true })
+  })
+
+  const openRecord = async () => {
+    await visit(page, server.url, '/patients')
+    await page.getByLabel('NHS number', { exact: true }).fill(NHS)
+    await Promise.all([page.waitForURL(/\/patients\/search$/), page.getByRole('button', { name: 'Search', exact: true }).click()])
+    await Promise.all([page.waitForURL(/\/patients\/record\/[^/]+$/), page.locator('table tbody tr a').first().click()])
+    await checkPage(page, 'patient summary')
+  }
+
+  const follow = async (link, url, label) => {
+    await Promise.all([page.waitForURL(url), page.getByRole('link', { name: link }).click()])
+    await checkPage(page, label)
+  }
+
+  test('visit, review, letter, agenda, conversation, agreed plan, PDF', async () => {
+    // 1. The healthcare assistant's information-gathering visit.
+    await signIn(page, server.url, 'hca')
+    await openRecord()
+    await follow('Record the information-gathering visit', /\/visit$/, 'visit form')
+    await page.getByLabel('Systolic blood pressure').fill('136')
+    await page.getByLabel('Diastolic blood pressure').fill('82')
+    await page.getByLabel('Weight').fill('78')
+    await Promise.all([page.waitForURL(/\/visit$/), page.getByRole('button', { name: 'Save the visit' }).click()])
+    await checkPage(page, 'visit saved')
+    assert.match(await page.locator('main').innerText(), /Stage of this year's review: Tests done/)
+    await signOut(page)
+
+    // 2. The nurse reviews the results (professional preparation) and sets a personal target.
+    await signIn(page, server.url, 'nurse')
+    await visit(page, server.url, '/triage')
+    await checkPage(page, 'triage')
+    await openRecord()
+    await follow('Review results (professional preparation)', /\/review$/, 'review')
+    await page.getByLabel('Comment for the person').fill('Your blood sugar has come down since last year. Well done.')
+    await page.getByLabel('Practice nurse').check()
+    await page.getByLabel(/^HbA1c target/).fill('58')
+    await Promise.all([page.waitForURL(/\/review$/), page.getByRole('button', { name: 'Mark results reviewed' }).click()])
+    await checkPage(page, 'results reviewed')
+    assert.match(await page.locator('.nhsuk-notification-banner--success').innerText(), /Results reviewed/)
+
+    // 3. The conversation is booked (a double appointment with the practice nurse).
+    await openRecord()
+    await follow('Book an appointment', /\/book$/, 'book the conversation')
+    await page.locator('input[name="slot"]').first().check()
+    await Promise.all([page.waitForURL(/\/book$/), page.getByRole('button', { name: 'Book' }).click()])
+    await checkPage(page, 'conversation booked')
+
+    // 4. The preparation letter, with the person's code in it.
+    await openRecord()
+    await follow("The person's preparation letter", /\/preparation$/, 'preparation')
+    assert.match(await page.locator('.nhsuk-card', { hasText: 'Getting ready for your' }).innerText(), /58 mmol\/mol or below/)
+    await Promise.all([page.waitForURL(/\/preparation$/), page.getByRole('button', { name: 'Make and send the preparation letter' }).click()])
+    await checkPage(page, 'letter made')
+    const letter = await page.request.get(new URL(await page.getByRole('link', { name: /letter made/ }).getAttribute('href'), server.url).href)
+    const letterPath = path.join(fixtures, 'letter.pdf')
+    await writeFile(letterPath, await letter.body())
+    const code = execFileSync('pdftotext', [letterPath, '-']).toString().match(/[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}/)[0]
+    await signOut(page)
+
+    // 5. The person writes their agenda online.
+    const person = await launchBrowser()
+    const own = await person.newPage()
+    try {
+      await visit(own, server.url, '/prepare')
+      await own.getByLabel('Your code').fill(code)
+      await own.getByLabel('Day').fill('27')
+      await own.getByLabel('Month').fill('3')
+      await own.getByLabel('Year').fill('1951')
+      await Promise.all([own.waitForURL(/\/prepare\/letter$/), own.getByRole('button', { name: 'Continue' }).click()])
+      await checkPage(own, 'the person reads their results')
+      await Promise.all([own.waitForURL(/\/prepare\/agenda$/), own.getByRole('button', { name: 'Write what you would like to talk about' }).click()])
+      await own.getByLabel('What matters most to you at the moment?').fill('Being well enough to go on holiday with my sister in May')
+      await own.getByLabel('What would you like to talk about at your appointment?').fill('My feet are often cold')
+      await own.getByRole('button', { name: 'Save your answers' }).click()
+      await own.waitForLoadState()
+      await checkPage(own, 'agenda saved')
+    } finally {
+      await person.close()
+    }
+
+    // 6. The conversation: the agenda in view; the plan recorded and agreed.
+    await signIn(page, server.url, 'nurse')
+    await openRecord()
+    await follow('Care and support planning conversation', /\/conversation$/, 'conversation screen')
+    const screen = await page.locator('main').innerText()
+    assert.match(screen, /Being well enough to go on holiday with my sister in May/, 'the person\'s agenda is in view')
+    assert.match(screen, /61 mmol\/mol/)
+    assert.match(screen, /20 minutes/)
+
+    // Agreeing with nothing filled in is refused, field by field.
+    await Promise.all([page.waitForURL(/\/conversation$/), page.getByRole('button', { name: 'Agree the plan with them' }).click()])
+    await checkPage(page, 'plan refused')
+    assert.match(await page.locator('.nhsuk-error-summary').innerText(), /at least one goal with an action[\s\S]*review date/)
+
+    await page.getByLabel('What matters to me').fill('Going on holiday with my sister in May')
+    await page.locator('#goal-0-words').fill('Feel well enough to travel in May')
+    await page.locator('#goal-0-importance').fill('9')
+    await page.locator('#action-0-0-what').fill('Walk for 20 minutes')
+    await page.locator('#action-0-0-when').fill('After breakfast')
+    await page.locator('#action-0-0-how-often').fill('Most days')
+    await page.locator('#action-0-0-who-supports').fill('My sister phones to remind me')
+    await page.locator('#action-0-0-confidence').fill('7')
+    await page.locator('#contingency-0-name').fill('Being ill (sick day rules)')
+    await page.locator('#contingency-0-triggers').fill('Being sick or not eating')
+    await page.locator('#contingency-0-what-to-do').fill('Keep drinking and stop metformin until eating again; ring the practice')
+    await page.locator('#treatment-0').fill('Check foot pulses at the next visit')
+    await page.getByLabel('Diabetes education course').check()
+    const review = new Date(Date.now() + 180 * 86_400_000).toISOString().slice(0, 10)
+    await page.getByLabel('Review date').fill(review)
+    await page.getByLabel('Who is responsible for the review').fill('Practice nurse')
+    await page.getByLabel('Agreed with').fill('Hazel Whitcombe')
+    await Promise.all([page.waitForURL(/\/conversation$/), page.getByRole('button', { name: 'Agree the plan with them' }).click()])
+    await checkPage(page, 'plan agreed')
+    assert.match(await page.locator('.nhsuk-notification-banner--success').innerText(), /Plan agreed and kept as version 1/)
+
+    await follow('View the plan and download it as PDF', /\/plan$/, 'the plan')
+    const planText = await page.locator('.nhsuk-card').innerText()
+    assert.match(planText, /Feel well enough to travel in May/)
+    assert.match(planText, /If things get worse/)
+    await signOut(page)
+
+    // 7. The person downloads their plan.
+    const again = await launchBrowser()
+    try {
+      const own2 = await again.newPage()
+      await visit(own2, server.url, '/prepare')
+      await own2.getByLabel('Your code').fill(code)
+      await own2.getByLabel('Day').fill('27')
+      await own2.getByLabel('Month').fill('3')
+      await own2.getByLabel('Year').fill('1951')
+      await Promise.all([own2.waitForURL(/\/prepare\/letter$/), own2.getByRole('button', { name: 'Continue' }).click()])
+      await Promise.all([own2.waitForURL(/\/prepare\/plan$/), own2.getByRole('link', { name: 'Your care and support plan' }).click()])
+      await checkPage(own2, 'the person\'s plan online')
+      const download = await own2.request.get(new URL('/prepare/plan.pdf', server.url).href)
+      assert.equal(download.headers()['content-type'], 'application/pdf')
+      const planPath = path.join(fixtures, 'plan.pdf')
+      await writeFile(planPath, await download.body())
+      const text = execFileSync('pdftotext', [planPath, '-']).toString().replace(/\s+/g, ' ')
+      for (const expected of ['My care plan', 'Feel well enough to travel in May', 'Walk for 20 minutes', 'Being ill (sick day rules)', 'Diabetes education course', 'my target is 58 mmol/mol', 'With Hazel Whitcombe']) {
+        assert.ok(text.includes(expected), `missing ${expected} in ${text}`)
+      }
+    } finally {
+      await again.close()
+    }
+  })
+})
