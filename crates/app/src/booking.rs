@@ -428,6 +428,7 @@ impl Concord {
                     on_date: date_text(on),
                     note: note.map(|note| format!("{note} (rebooked after a cancellation)")),
                     messages: Vec::new(),
+                    snomed_code: concord_codelists::cycle_codes::code_for(purpose.event().as_str()),
                     after: cycle,
                 }
             }

@@ -266,6 +266,7 @@ impl Concord {
             on_date: date_text(on),
             note,
             messages,
+            snomed_code: concord_codelists::cycle_codes::code_for(event.as_str()),
         })
     }
 }

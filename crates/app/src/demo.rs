@@ -297,16 +297,30 @@ impl Concord {
             name: [PlanName::CarePlan, PlanName::HealthPlan, PlanName::SelfManagementPlan][index % 3],
             journey: Journey::Established,
             about_me: AboutMe {
-                what_matters: ["Looking after my grandchildren on Saturdays", "Getting back to the allotment", "Staying independent at home", "Keeping up with my walking group"][index % 4].into(),
+                what_matters: [
+                    "Looking after my grandchildren on Saturdays",
+                    "Getting back to the allotment",
+                    "Staying independent at home",
+                    "Keeping up with my walking group",
+                ][index % 4]
+                    .into(),
                 important_people: "My daughter, who lives nearby".into(),
                 ..Default::default()
             },
             needs: vec![if copd { "Breathless on stairs".into() } else { "Blood sugar creeping up".into() }],
             goals: vec![Goal {
-                words: if copd { "Walk to the shops without stopping".into() } else { "Get my sugar down by eating less sugar at night".into() },
+                words: if copd {
+                    "Walk to the shops without stopping".into()
+                } else {
+                    "Get my sugar down by eating less sugar at night".into()
+                },
                 importance: 8,
                 actions: vec![Action {
-                    what: if copd { "Walk for 10 minutes".into() } else { "Swap biscuits after dinner for fruit".into() },
+                    what: if copd {
+                        "Walk for 10 minutes".into()
+                    } else {
+                        "Swap biscuits after dinner for fruit".into()
+                    },
                     when: if copd { "After lunch".into() } else { "Evenings".into() },
                     how_often: "5 days a week".into(),
                     who_supports: "My daughter".into(),
@@ -314,11 +328,23 @@ impl Concord {
                     confidence: 6,
                 }],
             }],
-            information: vec![if copd { "COPD self-management leaflet".into() } else { "Eating well with type 2 diabetes".into() }],
-            services: vec![if copd {
-                Service { service: "pulmonary_rehab".into(), name: "Pulmonary rehabilitation".into(), note: String::new() }
+            information: vec![if copd {
+                "COPD self-management leaflet".into()
             } else {
-                Service { service: "structured_education_diabetes".into(), name: "Diabetes education course".into(), note: String::new() }
+                "Eating well with type 2 diabetes".into()
+            }],
+            services: vec![if copd {
+                Service {
+                    service: "pulmonary_rehab".into(),
+                    name: "Pulmonary rehabilitation".into(),
+                    note: String::new(),
+                }
+            } else {
+                Service {
+                    service: "structured_education_diabetes".into(),
+                    name: "Diabetes education course".into(),
+                    note: String::new(),
+                }
             }],
             contingencies: vec![if copd {
                 Contingency {
@@ -351,7 +377,11 @@ impl Concord {
             plan.goals.push(Goal {
                 words: "Sleep better".into(),
                 importance: 6,
-                actions: vec![Action { what: "No tea or coffee after 6pm".into(), confidence: 7, ..Default::default() }],
+                actions: vec![Action {
+                    what: "No tea or coffee after 6pm".into(),
+                    confidence: 7,
+                    ..Default::default()
+                }],
             });
             self.record_plan(nurse, person, second, plan, true, now).await?.map_err(refuse)?;
         }

@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
+use concord_app::AppError;
 use concord_app::cycle::Caller;
 use concord_app::record::StaffMember;
 use concord_app::review::ReviewInput;
-use concord_app::AppError;
 use concord_domain::access::StaffRole;
 use concord_domain::cycle::Stage;
 use concord_domain::plan::{Action, CarePlan, Contingency, Goal, Journey, PlanName, Sharing};
@@ -166,6 +166,25 @@ async fn plans_are_versioned_conflicts_lose_nothing_and_the_pdf_carries_the_plan
         assert_eq!(concord.record_plan(&nurse, &grace, 1, plan(today), true, now).await.unwrap().unwrap(), 2);
         let cycle = concord.store.cycle(&grace, i64::from(today.year())).await.unwrap().unwrap();
         assert_eq!(Stage::parse(&cycle.stage), Some(Stage::PlanAgreed));
+        // Cycle events carry their SNOMED CT concept where its id is confirmed, and only then.
+        concord
+            .record_cycle_event(
+                Caller::Console,
+                &grace,
+                concord_domain::cycle::CycleEvent::ReviewFallsDue,
+                today,
+                None,
+                now,
+            )
+            .await
+            .unwrap();
+        let events = concord.store.cycle_events(&cycle.id).await.unwrap();
+        let coded: Vec<(&str, Option<&str>)> = events
+            .iter()
+            .map(|event| (event.0.as_str(), event.6.as_deref()))
+            .filter(|(event, _)| ["agree_plan", "review_falls_due"].contains(event))
+            .collect();
+        assert_eq!(coded, [("agree_plan", None), ("review_falls_due", Some("425268008"))]);
 
         // Two clinicians both started from version 2: the first to save wins; the second is told,
         // and nothing of theirs is written.

@@ -7,6 +7,7 @@
 //! an error naming the file and line rather than panicking on bad data.
 
 pub mod check_digit;
+pub mod cycle_codes;
 pub mod cycle_rules;
 mod load;
 pub mod result_meanings;

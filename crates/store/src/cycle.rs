@@ -56,6 +56,8 @@ pub struct CycleChange {
     pub on_date: String,
     pub note: Option<String>,
     pub messages: Vec<NewMessage>,
+    /// The SNOMED CT concept recorded with the event, where its id is confirmed.
+    pub snomed_code: Option<String>,
 }
 
 /// One line of the worklist.
@@ -198,9 +200,10 @@ impl Store {
     pub async fn cycle_events(
         &self,
         cycle_id: &str,
-    ) -> Result<Vec<(String, String, String, String, String, Option<String>)>, StoreError> {
+    ) -> Result<Vec<(String, String, String, String, String, Option<String>, Option<String>)>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT event, from_stage, to_stage, on_date, actor, note FROM care_cycle_event WHERE cycle_id = $1 ORDER BY at, id",
+            "SELECT event, from_stage, to_stage, on_date, actor, note, snomed_code FROM care_cycle_event WHERE cycle_id = $1 \
+             ORDER BY at, id",
         )
         .bind(cycle_id.to_owned())
         .fetch_all(self.pool())
@@ -518,8 +521,8 @@ pub(crate) async fn apply_cycle_change_in(
         }
     }
     sqlx::query(
-        "INSERT INTO care_cycle_event (id, cycle_id, patient_id, event, from_stage, to_stage, on_date, at, actor, note) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO care_cycle_event (id, cycle_id, patient_id, event, from_stage, to_stage, on_date, at, actor, note, \
+         snomed_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(new_id())
     .bind(after.id.clone())
@@ -531,6 +534,7 @@ pub(crate) async fn apply_cycle_change_in(
     .bind(now.to_owned())
     .bind(actor.name().to_owned())
     .bind(change.note.clone())
+    .bind(change.snomed_code.clone())
     .execute(&mut **transaction)
     .await?;
     for message in &change.messages {

@@ -199,7 +199,10 @@ pub(crate) async fn plan_page(
         layout,
         signed_in_as: online.visitor.written_by.clone(),
         document: plan.as_ref().map(|(document, _)| document_view(document, 0)),
-        version: plan.as_ref().map(|(_, view)| format!("Version {} ({})", view.version, view.status)).unwrap_or_default(),
+        version: plan
+            .as_ref()
+            .map(|(_, view)| format!("Version {} ({})", view.version, view.status))
+            .unwrap_or_default(),
     })
 }
 

@@ -25,7 +25,7 @@ use crate::session::{SessionPairs, SignedIn};
 use crate::state::AppState;
 use crate::templates::{
     ChoiceView, ConversationTemplate, FieldError, FieldView, GroupView, Layout, PlanTemplate, PlanVersionView,
-    TasksTemplate, TaskView, page,
+    TaskView, TasksTemplate, page,
 };
 use crate::views;
 
@@ -58,7 +58,8 @@ pub(crate) async fn record_plan(
     let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
     let directory: Vec<(String, String)> = concord_app::plan::service_directory()?;
     let plan = plan_from_form(&pairs, &directory);
-    let field = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap_or_default();
+    let field =
+        |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap_or_default();
     let based_on: i64 = field("based_on").parse().unwrap_or(0);
     let agree = field("decision") == "agree";
     let now = OffsetDateTime::now_utc();
@@ -74,7 +75,9 @@ pub(crate) async fn record_plan(
             };
             render(&state, &context, &signed_in, &reference, &view, &saved, version, &[], Some(message), None).await
         }
-        Ok(Err(problems)) => render(&state, &context, &signed_in, &reference, &view, &plan, based_on, &problems, None, None).await,
+        Ok(Err(problems)) => {
+            render(&state, &context, &signed_in, &reference, &view, &plan, based_on, &problems, None, None).await
+        }
         Err(AppError::Store(StoreError::Conflict(message))) => {
             // Nothing was saved: the clinician keeps what they typed, now based on the newest version.
             let newest = view.current.as_ref().map_or(0, |(version, _, _)| *version);
@@ -167,7 +170,8 @@ fn plan_from_form(pairs: &[(String, String)], directory: &[(String, String)]) ->
         contingencies,
         lead_coordinator: get("lead_coordinator"),
         medication_plan: get("medication_plan"),
-        review_date: time::Date::parse(&get("review_date"), time::macros::format_description!("[year]-[month]-[day]")).ok(),
+        review_date: time::Date::parse(&get("review_date"), time::macros::format_description!("[year]-[month]-[day]"))
+            .ok(),
         review_by: get("review_by"),
         agreed: false,
         agreed_by: get("agreed_by"),
@@ -213,7 +217,8 @@ async fn render(
     done: Option<String>,
     conflict: Option<String>,
 ) -> Result<Response, PageError> {
-    let row = state.concord.store.patient(&view.patient_id).await.map_err(AppError::from)?.ok_or(PageError::NotFound)?;
+    let row =
+        state.concord.store.patient(&view.patient_id).await.map_err(AppError::from)?.ok_or(PageError::NotFound)?;
     let about = &plan.about_me;
     let mut groups = vec![GroupView {
         legend: "About me, in their words".into(),
@@ -230,7 +235,12 @@ async fn render(
         legend: "Needs and concerns".into(),
         fields: (0..LIST_SLOTS)
             .map(|index| {
-                text(&format!("need.{index}"), &format!("Need or concern {}", index + 1), plan.needs.get(index).map_or("", String::as_str), problems)
+                text(
+                    &format!("need.{index}"),
+                    &format!("Need or concern {}", index + 1),
+                    plan.needs.get(index).map_or("", String::as_str),
+                    problems,
+                )
             })
             .collect(),
     });
@@ -262,13 +272,27 @@ async fn render(
     groups.push(GroupView {
         legend: "Information given (information prescriptions)".into(),
         fields: (0..LIST_SLOTS)
-            .map(|index| text(&format!("information.{index}"), &format!("Information {}", index + 1), plan.information.get(index).map_or("", String::as_str), problems))
+            .map(|index| {
+                text(
+                    &format!("information.{index}"),
+                    &format!("Information {}", index + 1),
+                    plan.information.get(index).map_or("", String::as_str),
+                    problems,
+                )
+            })
             .collect(),
     });
     groups.push(GroupView {
         legend: "Treatments and medication changes agreed (each becomes a task for a prescriber)".into(),
         fields: (0..LIST_SLOTS)
-            .map(|index| text(&format!("treatment.{index}"), &format!("Treatment or change {}", index + 1), plan.treatments.get(index).map_or("", String::as_str), problems))
+            .map(|index| {
+                text(
+                    &format!("treatment.{index}"),
+                    &format!("Treatment or change {}", index + 1),
+                    plan.treatments.get(index).map_or("", String::as_str),
+                    problems,
+                )
+            })
             .collect(),
     });
     for index in 0..CONTINGENCIES {
@@ -283,7 +307,12 @@ async fn render(
                 },
                 area(&key("triggers"), "What can set it off", &contingency.triggers, problems),
                 area(&key("early_warning_signs"), "Early warning signs", &contingency.early_warning_signs, problems),
-                area(&key("what_to_do"), "What to do (for example, start the rescue pack)", &contingency.what_to_do, problems),
+                area(
+                    &key("what_to_do"),
+                    "What to do (for example, start the rescue pack)",
+                    &contingency.what_to_do,
+                    problems,
+                ),
                 text(&key("who_to_contact"), "Who to contact", &contingency.who_to_contact, problems),
             ],
         });
@@ -299,7 +328,12 @@ async fn render(
             FieldView {
                 hint: "As YYYY-MM-DD".into(),
                 width: "10".into(),
-                ..text("review_date", "Review date", &plan.review_date.map(|date| date.to_string()).unwrap_or_default(), problems)
+                ..text(
+                    "review_date",
+                    "Review date",
+                    &plan.review_date.map(|date| date.to_string()).unwrap_or_default(),
+                    problems,
+                )
             },
             text("review_by", "Who is responsible for the review", &plan.review_by, problems),
             FieldView {
@@ -310,11 +344,15 @@ async fn render(
     });
     let errors: Vec<FieldError> = problems
         .iter()
-        .map(|(field, message)| FieldError { href: format!("#{}", field.replace(['.', '_'], "-")), text: message.clone() })
+        .map(|(field, message)| FieldError {
+            href: format!("#{}", field.replace(['.', '_'], "-")),
+            text: message.clone(),
+        })
         .chain(conflict.iter().map(|message| FieldError { href: "#plan-form".into(), text: message.clone() }))
         .collect();
-    let layout = Layout::new(context, state.synthetic().await, Some(signed_in), "Care and support planning conversation")
-        .with_errors(!errors.is_empty());
+    let layout =
+        Layout::new(context, state.synthetic().await, Some(signed_in), "Care and support planning conversation")
+            .with_errors(!errors.is_empty());
     page(&ConversationTemplate {
         layout,
         csrf_token: signed_in.csrf_token.clone(),
@@ -324,17 +362,29 @@ async fn render(
         name: views::clinical_name(&row.patient.name.family, &row.patient.name.given),
         stage: view.stage.map(|stage| stage.label().to_owned()).unwrap_or_else(|| "Due".into()),
         minutes: view.minutes,
-        agenda: view.agenda.iter().map(|line| (line.question.clone(), line.answer.clone(), line.written.clone())).collect(),
+        agenda: view
+            .agenda
+            .iter()
+            .map(|line| (line.question.clone(), line.answer.clone(), line.written.clone()))
+            .collect(),
         results: view.results.clone(),
         flags: view
             .open_flags
             .iter()
-            .map(|flag| format!("{} ({}): {}", state.concord.red_flag_rule_name(&flag.rule_id), flag.severity, flag.value_text))
+            .map(|flag| {
+                format!("{} ({}): {}", state.concord.red_flag_rule_name(&flag.rule_id), flag.severity, flag.value_text)
+            })
             .collect(),
         medicines: view
             .medicines
             .iter()
-            .map(|medicine| format!("{}{}", medicine.term, medicine.dosage.as_ref().map_or_else(String::new, |dose| format!(": {dose}"))))
+            .map(|medicine| {
+                format!(
+                    "{}{}",
+                    medicine.term,
+                    medicine.dosage.as_ref().map_or_else(String::new, |dose| format!(": {dose}"))
+                )
+            })
             .collect(),
         medicines_as_at: view.medicines.first().map(|medicine| views::stored_date(&medicine.as_at)).unwrap_or_default(),
         previous: view.current.as_ref().map(|(version, _, status)| format!("Version {version} ({status})")),
@@ -356,7 +406,12 @@ async fn render(
             .collect(),
         journeys: Journey::ALL
             .iter()
-            .map(|journey| ChoiceView { value: journey.as_str().into(), label: journey.label().into(), checked: *journey == plan.journey, hint: String::new() })
+            .map(|journey| ChoiceView {
+                value: journey.as_str().into(),
+                label: journey.label().into(),
+                checked: *journey == plan.journey,
+                hint: String::new(),
+            })
             .collect(),
         groups,
         services: view
@@ -369,7 +424,12 @@ async fn render(
                 hint: format!("{} {}", service.description, service.how_to_refer),
             })
             .collect(),
-        service_other: plan.services.iter().find(|service| service.service.is_empty()).map(|service| service.name.clone()).unwrap_or_default(),
+        service_other: plan
+            .services
+            .iter()
+            .find(|service| service.service.is_empty())
+            .map(|service| service.name.clone())
+            .unwrap_or_default(),
         organisations: view
             .organisations
             .iter()
@@ -381,7 +441,11 @@ async fn render(
             })
             .collect(),
         share_refused: plan.sharing.refused,
-        sharing_error: problems.iter().find(|(field, _)| field == "sharing").map(|(_, message)| message.clone()).unwrap_or_default(),
+        sharing_error: problems
+            .iter()
+            .find(|(field, _)| field == "sharing")
+            .map(|(_, message)| message.clone())
+            .unwrap_or_default(),
         based_on,
         errors,
         done,
@@ -425,7 +489,13 @@ pub(crate) async fn plan_page(
             .versions
             .iter()
             .map(|version| PlanVersionView {
-                label: format!("Version {} ({}), {} by {}", version.version, version.status, views::stored_time(&version.recorded_at), version.recorded_by),
+                label: format!(
+                    "Version {} ({}), {} by {}",
+                    version.version,
+                    version.status,
+                    views::stored_time(&version.recorded_at),
+                    version.recorded_by
+                ),
                 href: format!("/patients/record/{reference}/plan?version={}", version.version),
                 current: version.version == view.version,
                 changes: version.changes.clone(),
@@ -444,7 +514,13 @@ pub(crate) async fn plan_pdf(
     let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
     let pdf = state
         .concord
-        .plan_pdf(Caller::Staff(&signed_in.staff), &patient_id, query.version, query.format == "large_print", OffsetDateTime::now_utc())
+        .plan_pdf(
+            Caller::Staff(&signed_in.staff),
+            &patient_id,
+            query.version,
+            query.format == "large_print",
+            OffsetDateTime::now_utc(),
+        )
         .await?;
     Ok((
         [
