@@ -373,7 +373,7 @@ impl Concord {
         let first = self.record_plan(nurse, person, 0, plan.clone(), true, now).await?.map_err(refuse)?;
         plan.goals[0].actions[0].confidence = 8;
         let second = self.record_plan(nurse, person, first, plan.clone(), true, now).await?.map_err(refuse)?;
-        if index % 2 == 0 {
+        if index.is_multiple_of(2) {
             plan.goals.push(Goal {
                 words: "Sleep better".into(),
                 importance: 6,

@@ -59,7 +59,8 @@ pub fn load_cycle_codes(text: &str) -> Result<Vec<CycleCode>, CatalogueError> {
                 ));
             }
         }
-        if !snomed.is_empty() && !(snomed.bytes().all(|byte| byte.is_ascii_digit()) && verhoeff_is_valid(snomed)) {
+        let well_formed = snomed.bytes().all(|byte| byte.is_ascii_digit()) && verhoeff_is_valid(snomed);
+        if !snomed.is_empty() && !well_formed {
             return Err(invalid(file, line, format!("`{snomed}` fails the SNOMED CT check digit")));
         }
         codes.push(CycleCode {
