@@ -155,7 +155,7 @@ impl Concord {
 }
 
 /// How many demo people the cycle walk leaves at each stage.
-const DEMO_STAGES: [(Stage, usize); 10] = [
+const DEMO_STAGES: [(Stage, usize); 11] = [
     (Stage::Invited, 6),
     (Stage::InformationGatheringBooked, 4),
     (Stage::TestsDone, 4),
@@ -163,6 +163,7 @@ const DEMO_STAGES: [(Stage, usize); 10] = [
     (Stage::PreparationSent, 3),
     (Stage::ConversationBooked, 3),
     (Stage::PlanAgreed, 4),
+    (Stage::ReviewDue, 1),
     (Stage::Declined, 1),
     (Stage::DidNotAttend, 1),
     (Stage::PersonalisedCareAdjustment, 1),
@@ -247,17 +248,26 @@ impl Concord {
                             self.review_results(&nurse, &person, &review, now)
                                 .await?
                                 .map_err(|_| AppError::Refused("review not accepted".into()))?;
-                            if matches!(stage, Stage::ConversationBooked | Stage::PlanAgreed) {
+                            if matches!(stage, Stage::ConversationBooked | Stage::PlanAgreed | Stage::ReviewDue) {
                                 let slots =
                                     self.free_slots(console, practice, "conversation", today, horizon, now).await?;
                                 let slot = slots.first().ok_or_else(|| AppError::Refused("no free slot".into()))?;
                                 self.book(console, &person, &slot.row.id, now).await?;
                             }
-                            if matches!(stage, Stage::PreparationSent | Stage::ConversationBooked | Stage::PlanAgreed) {
+                            if matches!(
+                                stage,
+                                Stage::PreparationSent
+                                    | Stage::ConversationBooked
+                                    | Stage::PlanAgreed
+                                    | Stage::ReviewDue
+                            ) {
                                 self.send_preparation(console, &person, now).await?;
                             }
-                            if stage == Stage::PlanAgreed {
+                            if matches!(stage, Stage::PlanAgreed | Stage::ReviewDue) {
                                 self.demo_plan_versions(&nurse, &person, done, now).await?;
+                            }
+                            if stage == Stage::ReviewDue {
+                                event(CycleEvent::ReviewFallsDue).await?;
                             }
                         }
                     }

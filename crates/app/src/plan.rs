@@ -8,6 +8,7 @@
 //! who saves over a version they did not start from gets a conflict and loses nothing; every read
 //! and change is audited; the person sees only their own plan.
 
+use base64::Engine as _;
 use concord_codelists::services::{ServiceDefinition, services};
 use concord_domain::access::Permission;
 use concord_domain::audit::AuditAction;
@@ -256,7 +257,26 @@ impl Concord {
                 .map(|entry| (entry.section.to_owned(), i64::from(entry.item), entry.field.to_owned(), entry.value))
                 .collect(),
             tasks,
+            pdf_base64: None,
         };
+        // An agreed version's PDF is generated now, as the person is given it, and kept with it.
+        let mut new = new;
+        if plan.agreed && plan.name != PlanName::Declined {
+            let view = PlanView {
+                patient_id: patient_id.to_owned(),
+                plan: plan.clone(),
+                version: based_on + 1,
+                status: new.status.clone(),
+                recorded_by: staff.display_name.clone(),
+                recorded_at: timestamp(now),
+                changes: new.changes.clone(),
+                versions: vec![],
+            };
+            let (document, author) = self.plan_as_document(&view, now).await?;
+            let pdf = concord_pdf::render(&document, Print::Standard, &author, Made::from(now))
+                .map_err(|error| AppError::Invalid(error.to_string()))?;
+            new.pdf_base64 = Some(base64::engine::general_purpose::STANDARD.encode(pdf));
+        }
         let version = self.store.add_plan_version(&new, change.as_ref(), &staff.actor(), &timestamp(now)).await?;
         Ok(Ok(version))
     }
@@ -357,7 +377,8 @@ impl Concord {
         Ok(self.plan_as_document(&view, now).await?.0)
     }
 
-    /// A version of the plan as a tagged PDF.
+    /// A version of the plan as a tagged PDF: an agreed version's copy as generated at agreement;
+    /// large print (and drafts) made now.
     pub async fn plan_pdf(
         &self,
         caller: Caller<'_>,
@@ -367,6 +388,14 @@ impl Concord {
         now: OffsetDateTime,
     ) -> Result<Vec<u8>, AppError> {
         let view = self.plan_view(caller, patient_id, version).await?;
+        if !large_print
+            && let Some(row) = view.versions.iter().find(|row| row.version == view.version)
+            && let Some(stored) = self.store.plan_version_pdf(&row.version_id).await?
+        {
+            return base64::engine::general_purpose::STANDARD
+                .decode(stored.as_bytes())
+                .map_err(|_| AppError::Invalid(format!("stored plan version {} is unreadable", view.version)));
+        }
         let (document, author) = self.plan_as_document(&view, now).await?;
         concord_pdf::render(
             &document,
@@ -408,7 +437,7 @@ impl Concord {
         Ok(Some((document, view)))
     }
 
-    /// The person's plan as PDF, online.
+    /// The person's plan as PDF, online: the copy made at agreement, or large print made now.
     pub async fn online_plan_pdf(
         &self,
         visitor: &Visitor,
@@ -418,6 +447,14 @@ impl Concord {
         let Some((document, view)) = self.online_plan(visitor, now).await? else {
             return Err(AppError::NotFound("There is no plan yet".into()));
         };
+        if !large_print
+            && let Some(row) = view.versions.iter().find(|row| row.version == view.version)
+            && let Some(stored) = self.store.plan_version_pdf(&row.version_id).await?
+        {
+            return base64::engine::general_purpose::STANDARD
+                .decode(stored.as_bytes())
+                .map_err(|_| AppError::Invalid("the stored plan is unreadable".into()));
+        }
         let practice = self.compose_preparation(&view.patient_id, now).await?.input.practice_name;
         concord_pdf::render(
             &document,

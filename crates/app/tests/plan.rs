@@ -253,6 +253,22 @@ async fn plans_are_versioned_conflicts_lose_nothing_and_the_pdf_carries_the_plan
         }
         let large = concord.plan_pdf(Caller::Staff(&nurse), &grace, Some(2), true, now).await.unwrap();
         assert!(large.len() > 1000);
+        // The agreed copy is the one made at agreement: a later result does not change it.
+        let directory = common::scratch("concord-app-plan-later");
+        std::fs::write(
+            directory.join("observations.csv"),
+            format!(
+                "record_id,nhs_number,local_patient_id,code_system,code,term,effective_at,value,unit,status
+                 H9,9434765919,,snomed,999791000000106,HbA1c level - IFCC standardised,{today}T09:00,49,mmol/mol,final
+"
+            ),
+        )
+        .unwrap();
+        common::import(&concord, vec![directory], today).await;
+        let again = concord.plan_pdf(Caller::Staff(&nurse), &grace, None, false, now).await.unwrap();
+        assert_eq!(again, pdf, "the agreed copy is kept as it was given");
+        let draft_now = concord.plan_pdf(Caller::Staff(&nurse), &grace, Some(1), false, now).await.unwrap();
+        assert!(draft_now.starts_with(b"%PDF-"), "drafts are made on request");
 
         let report = concord.plans_report(Caller::Console).await.unwrap();
         assert_eq!(report.len(), 1);

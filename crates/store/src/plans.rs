@@ -29,6 +29,8 @@ pub struct NewPlanVersion {
     pub entries: Vec<(String, i64, String, String)>,
     /// Treatments agreed in this version, each a task for a prescriber.
     pub tasks: Vec<String>,
+    /// The PDF generated at agreement (base64); `None` for drafts.
+    pub pdf_base64: Option<String>,
 }
 
 /// A version as listed.
@@ -117,8 +119,8 @@ impl Store {
         };
         let version_id = new_id();
         sqlx::query(
-            "INSERT INTO care_plan_version (id, plan_id, version, status, cycle_id, recorded_by, recorded_at, changes) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO care_plan_version (id, plan_id, version, status, cycle_id, recorded_by, recorded_at, changes, \
+             pdf_base64) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(version_id.clone())
         .bind(plan_id)
@@ -128,6 +130,7 @@ impl Store {
         .bind(new.recorded_by.clone())
         .bind(now.to_owned())
         .bind(new.changes.join("\n"))
+        .bind(new.pdf_base64.clone())
         .execute(&mut *transaction)
         .await?;
         for (section, item, field, value) in &new.entries {
@@ -203,6 +206,18 @@ impl Store {
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(Into::into)
+    }
+
+    /// The PDF generated when a version was agreed (base64), if it was.
+    pub async fn plan_version_pdf(&self, version_id: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT pdf_base64 FROM care_plan_version WHERE id = $1")
+            .bind(version_id.to_owned())
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get(0)?,
+            None => None,
+        })
     }
 
     /// The entries of one version: (section, item, field, value).

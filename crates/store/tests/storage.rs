@@ -106,7 +106,12 @@ async fn sqlite_is_durable_wal_with_foreign_keys() {
 #[tokio::test]
 async fn both_engines_ship_the_same_migration_versions() {
     for store in engines().await {
-        assert_eq!(store.migration_versions(), vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], "{:?}", store.backend());
+        assert_eq!(
+            store.migration_versions(),
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
+            "{:?}",
+            store.backend()
+        );
     }
 }
 
