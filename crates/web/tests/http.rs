@@ -643,3 +643,53 @@ async fn a_request_without_host_or_browser_headers_is_left_to_the_token() {
         .unwrap();
     assert_eq!(gp.send(request).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn preparation_conversation_and_plan_pages_follow_each_role_and_the_person_pages_need_their_own_session() {
+    let practice = Practice::new().await;
+    let app = practice.app();
+    let mut gp = Client::signed_in(app.clone(), StaffRole::Gp).await;
+    let record = gp.search(&[("nhs_number", ANN_NHS)]).await.record_links().remove(0);
+    let pages = [
+        format!("{record}/preparation"),
+        format!("{record}/preparation.pdf?format=standard"),
+        format!("{record}/preparation/print"),
+        format!("{record}/conversation"),
+        format!("{record}/plan"),
+        format!("{record}/plan.pdf"),
+    ];
+    // The GP opens the preparation and the conversation (nothing reviewed yet: no letter, no plan).
+    let preparation = gp.get(&pages[0]).await;
+    assert_eq!(preparation.status, StatusCode::OK);
+    assert!(preparation.body.contains("cannot be made yet"), "no letter before review");
+    assert_eq!(gp.get(&pages[1]).await.status, StatusCode::BAD_REQUEST, "the PDF is refused with the reason");
+    assert_eq!(gp.get(&pages[3]).await.status, StatusCode::OK);
+    assert_eq!(gp.get(&pages[4]).await.status, StatusCode::NOT_FOUND, "no plan yet");
+    assert_eq!(gp.get("/tasks").await.status, StatusCode::OK);
+
+    // Roles without access to records are refused before any reference is looked at.
+    for role in [StaffRole::Commissioner, StaffRole::PracticeAdmin, StaffRole::PrivacyOfficer, StaffRole::SystemAdmin] {
+        let mut other = Client::signed_in(app.clone(), role).await;
+        for path in pages.iter().map(String::as_str).chain(["/tasks"]) {
+            let page = other.get(path).await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{role:?} {path}");
+            assert!(!page.body.contains("JONES"));
+        }
+        let token = other.get("/").await.csrf_token();
+        let refused =
+            other.post(&format!("{record}/conversation"), &[("csrf_token", &token), ("decision", "agree")]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{role:?} cannot record a plan");
+    }
+
+    // The person's pages need the person's own session: a staff session does not open them.
+    for path in ["/prepare/letter", "/prepare/agenda", "/prepare/plan", "/prepare/plan.pdf", "/prepare/letter.pdf"] {
+        for client in [&mut Client::new(app.clone()), &mut gp] {
+            let page = client.get(path).await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+            assert_eq!(page.header("location"), "/prepare", "{path}");
+        }
+    }
+    let sign_in = Client::new(app.clone()).get("/prepare").await;
+    assert_eq!(sign_in.status, StatusCode::OK);
+    assert!(sign_in.body.contains("Your code") && sign_in.body.contains("Date of birth"));
+}

@@ -40,6 +40,7 @@ pub(crate) async fn conversation_page(
     signed_in: SignedIn,
     Path(reference): Path<String>,
 ) -> Result<Response, PageError> {
+    signed_in.staff.require(Permission::ViewPatientRecord)?;
     let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
     let view = state.concord.conversation_view(&signed_in.staff, &patient_id, OffsetDateTime::now_utc()).await?;
     let (based_on, plan) = match &view.current {
@@ -55,6 +56,7 @@ pub(crate) async fn record_plan(
     Path(reference): Path<String>,
     SessionPairs(signed_in, pairs): SessionPairs,
 ) -> Result<Response, PageError> {
+    signed_in.staff.require(Permission::ViewPatientRecord)?;
     let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
     let directory: Vec<(String, String)> = concord_app::plan::service_directory()?;
     let plan = plan_from_form(&pairs, &directory);
@@ -468,6 +470,7 @@ pub(crate) async fn plan_page(
     Path(reference): Path<String>,
     Query(query): Query<PlanQuery>,
 ) -> Result<Response, PageError> {
+    signed_in.staff.require(Permission::ViewPatientRecord)?;
     let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
     let now = OffsetDateTime::now_utc();
     let caller = Caller::Staff(&signed_in.staff);
@@ -511,6 +514,7 @@ pub(crate) async fn plan_pdf(
     Path(reference): Path<String>,
     Query(query): Query<PlanQuery>,
 ) -> Result<Response, PageError> {
+    signed_in.staff.require(Permission::ViewPatientRecord)?;
     let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
     let pdf = state
         .concord
@@ -538,6 +542,7 @@ pub(crate) async fn plan_print(
     Path(reference): Path<String>,
     Query(query): Query<PlanQuery>,
 ) -> Result<Response, PageError> {
+    signed_in.staff.require(Permission::ViewPatientRecord)?;
     let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
     let document = state
         .concord

@@ -30,6 +30,7 @@ pub(crate) async fn preparation_page(
     signed_in: SignedIn,
     Path(reference): Path<String>,
 ) -> Result<Response, PageError> {
+    signed_in.staff.require(Permission::ViewPatientRecord)?;
     let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
     let view = state.concord.preparation_view(&signed_in.staff, &patient_id, OffsetDateTime::now_utc()).await?;
     render(&state, &context, &signed_in, &reference, &view, None, None).await
@@ -43,6 +44,7 @@ pub(crate) async fn preparation_action(
     Path(reference): Path<String>,
     SessionPairs(signed_in, pairs): SessionPairs,
 ) -> Result<Response, PageError> {
+    signed_in.staff.require(Permission::ViewPatientRecord)?;
     let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
     let field =
         |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap_or_default();
@@ -83,6 +85,7 @@ pub(crate) async fn access_action(
     Path(reference): Path<String>,
     SessionPairs(signed_in, pairs): SessionPairs,
 ) -> Result<Response, PageError> {
+    signed_in.staff.require(Permission::ViewPatientRecord)?;
     let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
     let field =
         |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap_or_default();
@@ -177,6 +180,7 @@ pub(crate) async fn preparation_pdf(
     Path(reference): Path<String>,
     Query(query): Query<FormatQuery>,
 ) -> Result<Response, PageError> {
+    signed_in.staff.require(Permission::ViewPatientRecord)?;
     let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
     let format = LetterFormat::parse(&query.format);
     let pdf = state
@@ -193,6 +197,7 @@ pub(crate) async fn print_view(
     Path(reference): Path<String>,
     Query(query): Query<FormatQuery>,
 ) -> Result<Response, PageError> {
+    signed_in.staff.require(Permission::ViewPatientRecord)?;
     let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
     let (document, format, _) = state
         .concord
