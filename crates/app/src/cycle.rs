@@ -5,7 +5,7 @@ use concord_domain::access::Permission;
 use concord_domain::audit::{Actor, AuditAction};
 use concord_domain::cycle::{AdjustmentReason, CycleEvent, CycleState, Stage};
 use concord_domain::patient::ContactChannel;
-use concord_store::{CycleChange, CycleRow, FlagRow, NewAuditEvent, NewMessage, WorklistFilter, WorklistRow};
+use concord_store::{CycleChange, CycleRow, FlagRow, NewMessage, WorklistFilter, WorklistRow};
 use time::{Date, OffsetDateTime};
 
 use crate::record::StaffMember;
@@ -62,18 +62,7 @@ pub struct TriageEntry {
 
 impl Concord {
     pub(crate) async fn audit_list(&self, caller: Caller<'_>, entity: &str, detail: String) -> Result<(), AppError> {
-        self.store
-            .record_audit(&[NewAuditEvent {
-                actor: caller.actor(),
-                organisation: caller.organisation(),
-                patient_id: None,
-                action: AuditAction::Read,
-                entity: entity.into(),
-                detail,
-                request_id: None,
-            }])
-            .await?;
-        Ok(())
+        self.audit(caller.actor(), caller.organisation(), None, AuditAction::Read, entity, detail).await
     }
 
     /// The practice worklist, statuses brought up to date first. Reading it is audited.

@@ -19,7 +19,7 @@ use concord_domain::online_access::{
     refusal_after_failure,
 };
 use concord_domain::preparation::{AGENDA_PROMPTS, NEEDS_ANSWERS, NEEDS_AREAS, OnlineAccess, letter};
-use concord_store::{AgendaAnswerRow, NewAuditEvent, NewMessage, ProxyRow};
+use concord_store::{AgendaAnswerRow, NewMessage, ProxyRow};
 use rand::RngCore;
 use time::{Date, Duration, OffsetDateTime};
 
@@ -514,18 +514,7 @@ impl Concord {
         entity: &str,
         detail: String,
     ) -> Result<(), AppError> {
-        self.store
-            .record_audit(&[NewAuditEvent {
-                actor: visitor.actor(),
-                organisation: None,
-                patient_id: Some(visitor.patient_id.clone()),
-                action,
-                entity: entity.into(),
-                detail,
-                request_id: None,
-            }])
-            .await?;
-        Ok(())
+        self.audit(visitor.actor(), None, Some(&visitor.patient_id), action, entity, detail).await
     }
 }
 

@@ -311,18 +311,7 @@ impl Concord {
     }
 
     async fn audit_plan_read(&self, caller: Caller<'_>, patient_id: &str, version: i64) -> Result<(), AppError> {
-        self.store
-            .record_audit(&[concord_store::NewAuditEvent {
-                actor: caller.actor(),
-                organisation: caller.organisation(),
-                patient_id: Some(patient_id.to_owned()),
-                action: AuditAction::Read,
-                entity: "CarePlan".into(),
-                detail: format!("plan version {version} read"),
-                request_id: None,
-            }])
-            .await?;
-        Ok(())
+        self.audit_caller(caller, patient_id, "CarePlan", format!("plan version {version} read")).await
     }
 
     /// The plan as the person's document.

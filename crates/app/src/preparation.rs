@@ -558,25 +558,15 @@ impl Concord {
         Ok((row, pdf))
     }
 
-    async fn audit_caller(
+    /// Audits a read of one person's record by staff or the command line.
+    pub(crate) async fn audit_caller(
         &self,
         caller: Caller<'_>,
         patient_id: &str,
         entity: &str,
         detail: String,
     ) -> Result<(), AppError> {
-        self.store
-            .record_audit(&[concord_store::NewAuditEvent {
-                actor: caller.actor(),
-                organisation: caller.organisation(),
-                patient_id: Some(patient_id.to_owned()),
-                action: AuditAction::Read,
-                entity: entity.into(),
-                detail,
-                request_id: None,
-            }])
-            .await?;
-        Ok(())
+        self.audit(caller.actor(), caller.organisation(), Some(patient_id), AuditAction::Read, entity, detail).await
     }
 }
 

@@ -198,6 +198,31 @@ impl Concord {
         Ok(events)
     }
 
+    /// Writes one audit event for something done outside the store's own audited writes (a read,
+    /// a list, a sign-in).
+    pub(crate) async fn audit(
+        &self,
+        actor: concord_domain::audit::Actor,
+        organisation: Option<String>,
+        patient_id: Option<&str>,
+        action: AuditAction,
+        entity: &str,
+        detail: String,
+    ) -> Result<(), AppError> {
+        self.store
+            .record_audit(&[NewAuditEvent {
+                actor,
+                organisation,
+                patient_id: patient_id.map(str::to_owned),
+                action,
+                entity: entity.into(),
+                detail,
+                request_id: None,
+            }])
+            .await?;
+        Ok(())
+    }
+
     /// Audits what a staff member did with one person's record (a read or a change made outside
     /// the store's own audited writes).
     pub(crate) async fn audit_person(
@@ -208,18 +233,7 @@ impl Concord {
         entity: &str,
         detail: String,
     ) -> Result<(), AppError> {
-        self.store
-            .record_audit(&[NewAuditEvent {
-                actor: staff.actor(),
-                organisation: staff.organisation.clone(),
-                patient_id: Some(patient_id.to_owned()),
-                action,
-                entity: entity.into(),
-                detail,
-                request_id: None,
-            }])
-            .await?;
-        Ok(())
+        self.audit(staff.actor(), staff.organisation.clone(), Some(patient_id), action, entity, detail).await
     }
 
     async fn record_read(

@@ -58,21 +58,7 @@ fn population() -> std::path::PathBuf {
 }
 
 fn staff(role: StaffRole) -> StaffMember {
-    StaffMember {
-        user_id: "u".into(),
-        username: format!("demo.{}", role.as_str()),
-        display_name: "Nurse Patel".into(),
-        role,
-        organisation: Some("F83004".into()),
-    }
-}
-
-async fn patient_id(concord: &Concord, number: &str) -> String {
-    let search = concord_store::PatientSearch {
-        nhs_number: Some(concord_domain::NhsNumber::parse(number).unwrap()),
-        ..Default::default()
-    };
-    concord.store.search_patients(&search, 1).await.unwrap().remove(0).id
+    common::staff(role, "Nurse Patel", "F83004")
 }
 
 async fn reviewed(concord: &Concord, patient: &str, now: OffsetDateTime) {
@@ -117,8 +103,8 @@ async fn the_person_and_their_carer_prepare_online_with_codes_and_dates_of_birth
         common::import(&concord, vec![population()], OffsetDateTime::now_utc().date()).await;
         let now = OffsetDateTime::now_utc();
         let nurse = staff(StaffRole::Nurse);
-        let grace = patient_id(&concord, "9434765919").await;
-        let tom = patient_id(&concord, "9434765870").await;
+        let grace = common::patient_id(&concord, "9434765919").await;
+        let tom = common::patient_id(&concord, "9434765870").await;
         reviewed(&concord, &grace, now).await;
         reviewed(&concord, &tom, now).await;
 

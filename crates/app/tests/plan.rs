@@ -50,13 +50,7 @@ fn population() -> std::path::PathBuf {
 }
 
 fn staff(role: StaffRole, name: &str) -> StaffMember {
-    StaffMember {
-        user_id: "u".into(),
-        username: format!("demo.{}", role.as_str()),
-        display_name: name.into(),
-        role,
-        organisation: Some("F83004".into()),
-    }
+    common::staff(role, name, "F83004")
 }
 
 fn plan(today: time::Date) -> CarePlan {
@@ -103,19 +97,7 @@ async fn plans_are_versioned_conflicts_lose_nothing_and_the_pdf_carries_the_plan
         let today = now.date();
         let nurse = staff(StaffRole::Nurse, "Nurse Patel");
         let gp = staff(StaffRole::Gp, "Dr Shah");
-        let grace = concord
-            .store
-            .search_patients(
-                &concord_store::PatientSearch {
-                    nhs_number: Some(concord_domain::NhsNumber::parse("9434765919").unwrap()),
-                    ..Default::default()
-                },
-                1,
-            )
-            .await
-            .unwrap()
-            .remove(0)
-            .id;
+        let grace = common::patient_id(&concord, "9434765919").await;
         let hca = staff(StaffRole::HealthcareAssistant, "Priya");
         let visit: BTreeMap<String, String> =
             [("systolic_bp", "132"), ("diastolic_bp", "78")].into_iter().map(|(k, v)| (k.into(), v.into())).collect();

@@ -64,26 +64,8 @@ fn population() -> std::path::PathBuf {
 }
 
 fn staff(role: StaffRole) -> StaffMember {
-    StaffMember {
-        user_id: "u".into(),
-        username: format!("demo.{}", role.as_str()),
-        display_name: match role {
-            StaffRole::Nurse => "Nurse Patel".into(),
-            _ => "Sam Admin".into(),
-        },
-        role,
-        organisation: Some(PRACTICE.into()),
-    }
-}
-
-async fn patient_id(concord: &Concord, number: &str) -> String {
-    let search = concord_store::PatientSearch {
-        name: None,
-        nhs_number: Some(concord_domain::NhsNumber::parse(number).unwrap()),
-        birth_date: None,
-        practice: None,
-    };
-    concord.store.search_patients(&search, 1).await.unwrap().remove(0).id
+    let name = if role == StaffRole::Nurse { "Nurse Patel" } else { "Sam Admin" };
+    common::staff(role, name, PRACTICE)
 }
 
 /// Visit (blood pressure) and review with a personal HbA1c target of 53.
@@ -117,8 +99,8 @@ async fn the_letter_waits_for_review_and_flag_actions_leaves_out_withheld_result
         let now = OffsetDateTime::now_utc();
         let nurse = staff(StaffRole::Nurse);
         let admin = staff(StaffRole::PracticeAdmin);
-        let grace = patient_id(&concord, "9434765919").await;
-        let tom = patient_id(&concord, "9434765870").await;
+        let grace = common::patient_id(&concord, "9434765919").await;
+        let tom = common::patient_id(&concord, "9434765870").await;
 
         // Before the review: no letter.
         let view = concord.preparation_view(&nurse, &grace, now).await.unwrap();

@@ -46,6 +46,25 @@ pub struct AuditFilter {
 const AUDIT_COLUMNS: &[&str] =
     &["id", "at", "actor", "actor_role", "organisation", "patient_id", "action", "entity", "detail", "request_id"];
 
+/// An audit event about one person's record, by `actor`, with no organisation or request id.
+pub(crate) fn patient_event(
+    actor: &Actor,
+    patient_id: &str,
+    action: AuditAction,
+    entity: &str,
+    detail: String,
+) -> NewAuditEvent {
+    NewAuditEvent {
+        actor: actor.clone(),
+        organisation: None,
+        patient_id: Some(patient_id.to_owned()),
+        action,
+        entity: entity.into(),
+        detail,
+        request_id: None,
+    }
+}
+
 pub(crate) async fn insert_audit_events(
     transaction: &mut Transaction<'_, Any>,
     events: &[NewAuditEvent],

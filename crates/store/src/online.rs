@@ -8,7 +8,7 @@
 use concord_domain::audit::{Actor, AuditAction};
 use sqlx::Row;
 
-use crate::audit::{NewAuditEvent, insert_audit_events};
+use crate::audit::{insert_audit_events, patient_event as event};
 use crate::cycle::{NewMessage, insert_outbox_message};
 use crate::sql::{generated, new_id};
 use crate::{Store, StoreError};
@@ -65,18 +65,6 @@ pub struct AgendaAnswerRow {
     pub answer: String,
     pub written_by: String,
     pub written_at: String,
-}
-
-fn event(actor: &Actor, patient_id: &str, action: AuditAction, entity: &str, detail: String) -> NewAuditEvent {
-    NewAuditEvent {
-        actor: actor.clone(),
-        organisation: None,
-        patient_id: Some(patient_id.to_owned()),
-        action,
-        entity: entity.into(),
-        detail,
-        request_id: None,
-    }
 }
 
 const CODE_COLUMNS: &str =

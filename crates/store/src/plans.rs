@@ -8,7 +8,7 @@
 use concord_domain::audit::{Actor, AuditAction};
 use sqlx::Row;
 
-use crate::audit::{NewAuditEvent, insert_audit_events};
+use crate::audit::{insert_audit_events, patient_event};
 use crate::cycle::{CycleChange, apply_cycle_change_in};
 use crate::sql::new_id;
 use crate::{Store, StoreError};
@@ -165,17 +165,10 @@ impl Store {
             new.status,
             if new.tasks.is_empty() { String::new() } else { format!(", {} prescriber task(s)", new.tasks.len()) }
         );
+        let action = if version == 1 { AuditAction::Create } else { AuditAction::Update };
         insert_audit_events(
             &mut transaction,
-            &[NewAuditEvent {
-                actor: actor.clone(),
-                organisation: None,
-                patient_id: Some(new.patient_id.clone()),
-                action: if version == 1 { AuditAction::Create } else { AuditAction::Update },
-                entity: "CarePlan".into(),
-                detail,
-                request_id: None,
-            }],
+            &[patient_event(actor, &new.patient_id, action, "CarePlan", detail)],
             now,
         )
         .await?;
@@ -307,20 +300,9 @@ impl Store {
         let Some(row) = row else { return Ok(false) };
         let patient_id: String = row.try_get(0)?;
         let description: String = row.try_get(1)?;
-        insert_audit_events(
-            &mut transaction,
-            &[NewAuditEvent {
-                actor: actor.clone(),
-                organisation: None,
-                patient_id: Some(patient_id),
-                action: AuditAction::Update,
-                entity: "PrescriberTask".into(),
-                detail: format!("done in the GP system: {description}"),
-                request_id: None,
-            }],
-            now,
-        )
-        .await?;
+        let detail = format!("done in the GP system: {description}");
+        let event = patient_event(actor, &patient_id, AuditAction::Update, "PrescriberTask", detail);
+        insert_audit_events(&mut transaction, &[event], now).await?;
         transaction.commit().await?;
         Ok(true)
     }

@@ -8,7 +8,7 @@
 use concord_domain::audit::{Actor, AuditAction};
 use sqlx::Row;
 
-use crate::audit::{NewAuditEvent, insert_audit_events};
+use crate::audit::{insert_audit_events, patient_event as audit};
 use crate::cycle::{CycleChange, apply_cycle_change_in};
 use crate::online::issue_access_code_in;
 use crate::sql::new_id;
@@ -41,18 +41,6 @@ pub struct PreparationLetterRow {
     pub plain_text: String,
     /// The PDF as made; empty when listed without it.
     pub pdf_base64: String,
-}
-
-fn audit(actor: &Actor, patient_id: &str, action: AuditAction, entity: &str, detail: String) -> NewAuditEvent {
-    NewAuditEvent {
-        actor: actor.clone(),
-        organisation: None,
-        patient_id: Some(patient_id.to_owned()),
-        action,
-        entity: entity.into(),
-        detail,
-        request_id: None,
-    }
 }
 
 impl Store {

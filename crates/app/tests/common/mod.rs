@@ -55,3 +55,25 @@ pub async fn import(concord: &Concord, paths: Vec<PathBuf>, extract_date: time::
         .await
         .unwrap()
 }
+
+/// The id of the person with this NHS number.
+#[allow(dead_code)] // not every test file looks people up
+pub async fn patient_id(concord: &Concord, nhs_number: &str) -> String {
+    let search = concord_store::PatientSearch {
+        nhs_number: Some(concord_domain::NhsNumber::parse(nhs_number).unwrap()),
+        ..Default::default()
+    };
+    concord.store.search_patients(&search, 1).await.unwrap().remove(0).id
+}
+
+/// A member of staff of a practice.
+#[allow(dead_code)]
+pub fn staff(role: concord_domain::access::StaffRole, name: &str, practice: &str) -> concord_app::record::StaffMember {
+    concord_app::record::StaffMember {
+        user_id: "u".into(),
+        username: format!("demo.{}", role.as_str()),
+        display_name: name.into(),
+        role,
+        organisation: Some(practice.into()),
+    }
+}

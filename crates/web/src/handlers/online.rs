@@ -215,14 +215,7 @@ pub(crate) async fn plan_pdf(
         .concord
         .online_plan_pdf(&online.visitor, query.format == "large_print", OffsetDateTime::now_utc())
         .await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"my-care-and-support-plan.pdf\"".to_owned()),
-        ],
-        pdf,
-    )
-        .into_response())
+    Ok(super::pdf_response(pdf, "my-care-and-support-plan.pdf", false))
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -233,14 +226,7 @@ pub(crate) struct PrintQuery {
 
 pub(crate) async fn letter_pdf(State(state): State<AppState>, online: Online) -> Result<Response, PageError> {
     let pdf = state.concord.online_letter_pdf(&online.visitor).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"your-preparation-letter.pdf\"".to_owned()),
-        ],
-        pdf,
-    )
-        .into_response())
+    Ok(super::pdf_response(pdf, "your-preparation-letter.pdf", false))
 }
 
 pub(crate) async fn agenda_page(

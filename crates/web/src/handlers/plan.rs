@@ -4,7 +4,6 @@
 
 use axum::Extension;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use concord_app::AppError;
 use concord_app::cycle::Caller;
@@ -40,8 +39,7 @@ pub(crate) async fn conversation_page(
     signed_in: SignedIn,
     Path(reference): Path<String>,
 ) -> Result<Response, PageError> {
-    signed_in.staff.require(Permission::ViewPatientRecord)?;
-    let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
+    let patient_id = super::record_patient(&state, &signed_in, &reference)?;
     let view = state.concord.conversation_view(&signed_in.staff, &patient_id, OffsetDateTime::now_utc()).await?;
     let (based_on, plan) = match &view.current {
         Some((version, plan, _)) => (*version, plan.clone()),
@@ -56,8 +54,7 @@ pub(crate) async fn record_plan(
     Path(reference): Path<String>,
     SessionPairs(signed_in, pairs): SessionPairs,
 ) -> Result<Response, PageError> {
-    signed_in.staff.require(Permission::ViewPatientRecord)?;
-    let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
+    let patient_id = super::record_patient(&state, &signed_in, &reference)?;
     let directory: Vec<(String, String)> = concord_app::plan::service_directory()?;
     let plan = plan_from_form(&pairs, &directory);
     let field =
@@ -470,8 +467,7 @@ pub(crate) async fn plan_page(
     Path(reference): Path<String>,
     Query(query): Query<PlanQuery>,
 ) -> Result<Response, PageError> {
-    signed_in.staff.require(Permission::ViewPatientRecord)?;
-    let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
+    let patient_id = super::record_patient(&state, &signed_in, &reference)?;
     let now = OffsetDateTime::now_utc();
     let caller = Caller::Staff(&signed_in.staff);
     let view = state.concord.plan_view(caller, &patient_id, query.version).await?;
@@ -514,8 +510,7 @@ pub(crate) async fn plan_pdf(
     Path(reference): Path<String>,
     Query(query): Query<PlanQuery>,
 ) -> Result<Response, PageError> {
-    signed_in.staff.require(Permission::ViewPatientRecord)?;
-    let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
+    let patient_id = super::record_patient(&state, &signed_in, &reference)?;
     let pdf = state
         .concord
         .plan_pdf(
@@ -526,14 +521,7 @@ pub(crate) async fn plan_pdf(
             OffsetDateTime::now_utc(),
         )
         .await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (header::CONTENT_DISPOSITION, "inline; filename=\"care-and-support-plan.pdf\"".to_owned()),
-        ],
-        pdf,
-    )
-        .into_response())
+    Ok(super::pdf_response(pdf, "care-and-support-plan.pdf", true))
 }
 
 pub(crate) async fn plan_print(
@@ -542,8 +530,7 @@ pub(crate) async fn plan_print(
     Path(reference): Path<String>,
     Query(query): Query<PlanQuery>,
 ) -> Result<Response, PageError> {
-    signed_in.staff.require(Permission::ViewPatientRecord)?;
-    let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
+    let patient_id = super::record_patient(&state, &signed_in, &reference)?;
     let document = state
         .concord
         .plan_document(Caller::Staff(&signed_in.staff), &patient_id, query.version, OffsetDateTime::now_utc())

@@ -3,7 +3,6 @@
 
 use axum::Extension;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use concord_app::AppError;
 use concord_app::cycle::Caller;
@@ -30,8 +29,7 @@ pub(crate) async fn preparation_page(
     signed_in: SignedIn,
     Path(reference): Path<String>,
 ) -> Result<Response, PageError> {
-    signed_in.staff.require(Permission::ViewPatientRecord)?;
-    let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
+    let patient_id = super::record_patient(&state, &signed_in, &reference)?;
     let view = state.concord.preparation_view(&signed_in.staff, &patient_id, OffsetDateTime::now_utc()).await?;
     render(&state, &context, &signed_in, &reference, &view, None, None).await
 }
@@ -44,8 +42,7 @@ pub(crate) async fn preparation_action(
     Path(reference): Path<String>,
     SessionPairs(signed_in, pairs): SessionPairs,
 ) -> Result<Response, PageError> {
-    signed_in.staff.require(Permission::ViewPatientRecord)?;
-    let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
+    let patient_id = super::record_patient(&state, &signed_in, &reference)?;
     let field =
         |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap_or_default();
     let now = OffsetDateTime::now_utc();
@@ -85,8 +82,7 @@ pub(crate) async fn access_action(
     Path(reference): Path<String>,
     SessionPairs(signed_in, pairs): SessionPairs,
 ) -> Result<Response, PageError> {
-    signed_in.staff.require(Permission::ViewPatientRecord)?;
-    let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
+    let patient_id = super::record_patient(&state, &signed_in, &reference)?;
     let field =
         |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap_or_default();
     let now = OffsetDateTime::now_utc();
@@ -162,17 +158,6 @@ pub(crate) struct FormatQuery {
     format: String,
 }
 
-fn pdf_response(pdf: Vec<u8>, filename: &str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{filename}\"")),
-        ],
-        pdf,
-    )
-        .into_response()
-}
-
 /// The letter as it would be made now, as PDF, in the person's format or the one asked for.
 pub(crate) async fn preparation_pdf(
     State(state): State<AppState>,
@@ -180,14 +165,13 @@ pub(crate) async fn preparation_pdf(
     Path(reference): Path<String>,
     Query(query): Query<FormatQuery>,
 ) -> Result<Response, PageError> {
-    signed_in.staff.require(Permission::ViewPatientRecord)?;
-    let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
+    let patient_id = super::record_patient(&state, &signed_in, &reference)?;
     let format = LetterFormat::parse(&query.format);
     let pdf = state
         .concord
         .preparation_pdf(Caller::Staff(&signed_in.staff), &patient_id, format, OffsetDateTime::now_utc())
         .await?;
-    Ok(pdf_response(pdf, "preparation-letter.pdf"))
+    Ok(super::pdf_response(pdf, "preparation-letter.pdf", true))
 }
 
 /// The letter as it would be made now alone on a page, to print from the browser.
@@ -197,8 +181,7 @@ pub(crate) async fn print_view(
     Path(reference): Path<String>,
     Query(query): Query<FormatQuery>,
 ) -> Result<Response, PageError> {
-    signed_in.staff.require(Permission::ViewPatientRecord)?;
-    let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
+    let patient_id = super::record_patient(&state, &signed_in, &reference)?;
     let (document, format, _) = state
         .concord
         .preparation_document(
@@ -219,7 +202,7 @@ pub(crate) async fn letter_pdf(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let (_, pdf) = state.concord.preparation_letter_pdf(Caller::Staff(&signed_in.staff), &id).await?;
-    Ok(pdf_response(pdf, "preparation-letter.pdf"))
+    Ok(super::pdf_response(pdf, "preparation-letter.pdf", true))
 }
 
 /// Sends the preparation letters for the practice's conversations between two dates.
