@@ -11,8 +11,9 @@
 #    asks them of one practice of 20,000 people (generated once, imported afresh on each engine);
 #    `make bench-region` of the region's database from part 1.
 # 3. The patient summary page's server time (not with `postgres`).
-# 4. Documents: 1,000 preparation letters to PDF by Concord, per letter, beside a warm headless
-#    Chromium printing the same letters from the print view (not with `postgres`).
+# 4. Documents: 1,000 preparation letters and 1,000 care and support plans to PDF by Concord, per
+#    document, beside a warm headless
+#    Chromium printing the same documents from the print view (not with `postgres`).
 #
 # Disk (measured on 30k): `make bench` needs about 1.1 GB per 100k patients for the extract plus
 # the databases, and ~1.1 GB more for the 20k practice of the cycle part; the DuckDB venv ~95 MB.
