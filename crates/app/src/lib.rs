@@ -11,6 +11,7 @@ pub mod auth;
 pub mod booking;
 pub mod cycle;
 pub mod demo;
+pub mod fhir_export;
 pub mod import;
 pub mod letters;
 pub mod online;

@@ -58,6 +58,21 @@ enum Command {
         #[command(subcommand)]
         document: RenderCommand,
     },
+    /// The person's records as FHIR R4 JSON.
+    Export {
+        #[command(subcommand)]
+        what: ExportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// The person and their current care and support plan as a FHIR collection Bundle
+    /// (docs/plan-fhir-mapping.md), on standard output.
+    Plan {
+        #[arg(long)]
+        nhs_number: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -414,6 +429,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render { document } => {
             let concord = open(&cli.database).await?;
             render_command(&concord, document).await
+        }
+        Command::Export { what: ExportCommand::Plan { nhs_number } } => {
+            let concord = open(&cli.database).await?;
+            let patient = person_by_nhs_number(&concord, &nhs_number).await?;
+            let bundle = concord
+                .plan_bundle(concord_app::cycle::Caller::Console, &patient, time::OffsetDateTime::now_utc())
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&concord_fhir::resource_json(&bundle)?)?);
+            Ok(ExitCode::SUCCESS)
         }
         Command::User { command: UserCommand::Create { username, name, role, organisation } } => {
             let role = StaffRole::parse(&role).with_context(|| format!("unknown role {role:?}"))?;

@@ -29,9 +29,10 @@ pub use json::{JsonError, JsonErrorKind, ResourceHeader, from_json, peek_header}
 pub use primitives::{DateTimeError, Decimal, FhirDate, FhirDateTime, FhirInstant};
 pub use reference::ReferenceTarget;
 pub use resources::{
-    Appointment, AppointmentParticipant, Bundle, BundleEntry, BundleEntryRequest, BundleEntrySearch, Condition,
-    Encounter, EncounterParticipant, FhirResource, Medication, MedicationRequest, MedicationStatement, Observation,
-    ObservationComponent, ObservationValue, Organization, Patient, PatientCommunication,
+    Annotation, Appointment, AppointmentParticipant, Bundle, BundleEntry, BundleEntryRequest, BundleEntrySearch,
+    CarePlan, CarePlanActivity, CarePlanActivityDetail, Condition, Encounter, EncounterParticipant, FhirResource, Goal,
+    Medication, MedicationRequest, MedicationStatement, Observation, ObservationComponent, ObservationValue,
+    Organization, Patient, PatientCommunication,
 };
 
 /// Any resource this crate models, tagged by `resourceType` when serialised. Read one with
@@ -48,6 +49,18 @@ pub enum Resource {
     MedicationRequest(MedicationRequest),
     Encounter(Encounter),
     Appointment(Appointment),
+    CarePlan(CarePlan),
+    Goal(Goal),
+}
+
+/// A resource as JSON with its `resourceType` (for resources written on their own, such as a
+/// Bundle, whose struct does not carry the type).
+pub fn resource_json<T: FhirResource + Serialize>(resource: &T) -> Result<serde_json::Value, serde_json::Error> {
+    let mut value = serde_json::to_value(resource)?;
+    if let serde_json::Value::Object(map) = &mut value {
+        map.insert("resourceType".into(), serde_json::Value::String(T::RESOURCE_TYPE.into()));
+    }
+    Ok(value)
 }
 
 /// What [`Resource::from_json`] found.
@@ -84,6 +97,8 @@ impl Resource {
             MedicationRequest::RESOURCE_TYPE => Self::MedicationRequest(from_json(text)?),
             Encounter::RESOURCE_TYPE => Self::Encounter(from_json(text)?),
             Appointment::RESOURCE_TYPE => Self::Appointment(from_json(text)?),
+            CarePlan::RESOURCE_TYPE => Self::CarePlan(from_json(text)?),
+            Goal::RESOURCE_TYPE => Self::Goal(from_json(text)?),
             _ => {
                 json::validate(text)?;
                 return Ok(Parsed::Unmodelled { resource_type });
@@ -103,6 +118,8 @@ impl Resource {
             Self::MedicationRequest(_) => MedicationRequest::RESOURCE_TYPE,
             Self::Encounter(_) => Encounter::RESOURCE_TYPE,
             Self::Appointment(_) => Appointment::RESOURCE_TYPE,
+            Self::CarePlan(_) => CarePlan::RESOURCE_TYPE,
+            Self::Goal(_) => Goal::RESOURCE_TYPE,
         }
     }
 }

@@ -443,6 +443,115 @@ pub struct AppointmentParticipant {
     pub status: Option<String>,
 }
 
+/// A note with its author and time.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Annotation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_string: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<FhirDateTime>,
+    pub text: String,
+}
+
+/// A care plan (UKCore-CarePlan: status, intent, category and subject are must-support).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CarePlan {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension: Vec<Extension>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identifier: Vec<Identifier>,
+    /// `draft | active | on-hold | revoked | completed | entered-in-error | unknown`.
+    pub status: String,
+    /// `proposal | plan | order | option`.
+    pub intent: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub category: Vec<CodeableConcept>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub subject: Reference,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_of: Vec<Reference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<FhirDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<Reference>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contributor: Vec<Reference>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub goal: Vec<Reference>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub activity: Vec<CarePlanActivity>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub note: Vec<Annotation>,
+}
+resource!(CarePlan);
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CarePlanActivity {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<CarePlanActivityDetail>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CarePlanActivityDetail {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension: Vec<Extension>,
+    /// `Appointment | CommunicationRequest | DeviceRequest | MedicationRequest | NutritionOrder | Task | ServiceRequest | VisionPrescription`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<CodeableConcept>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub goal: Vec<Reference>,
+    /// `not-started | scheduled | in-progress | on-hold | completed | cancelled | stopped | unknown | entered-in-error`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_string: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_period: Option<Period>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub performer: Vec<Reference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A goal (base R4: no UK Core profile exists).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Goal {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension: Vec<Extension>,
+    /// `proposed | planned | accepted | active | on-hold | completed | cancelled | entered-in-error | rejected`.
+    pub lifecycle_status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub achievement_status: Option<CodeableConcept>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<CodeableConcept>,
+    pub description: CodeableConcept,
+    pub subject: Reference,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expressed_by: Option<Reference>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub note: Vec<Annotation>,
+}
+resource!(Goal);
+
 /// A Bundle whose entries hold resources of type `R`: raw JSON (`&RawValue`) when reading, so
 /// each entry is parsed only if its type is wanted, or typed [`crate::Resource`]s when writing.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -52,3 +52,13 @@ pub const CONCORD_COMMUNICATION_NEED: &str = "urn:concord:communication-need";
 pub const CONCORD_ORGANISATION_KIND: &str = "urn:concord:organisation-kind";
 /// Concord: identifier system of a patient's id in the practice's clinical system.
 pub const CONCORD_LOCAL_PATIENT_ID: &str = "urn:concord:local-patient-id";
+/// Concord: how important a goal is to the person, 1 to 10 (PRSB "Goal importance score"), on a Goal.
+pub const CONCORD_GOAL_IMPORTANCE: &str = "urn:concord:goal-importance";
+/// Concord: how confident the person feels to carry out an action, 1 to 10 (PRSB), on an activity detail.
+pub const CONCORD_ACTION_CONFIDENCE: &str = "urn:concord:action-confidence";
+/// Concord: what might get in the way of an action, on an activity detail.
+pub const CONCORD_ACTION_BARRIERS: &str = "urn:concord:action-barriers";
+/// SNOMED CT.
+pub const SNOMED_CT: &str = "http://snomed.info/sct";
+/// FHIR goal priorities (`high-priority`, `medium-priority`, `low-priority`).
+pub const GOAL_PRIORITY: &str = "http://terminology.hl7.org/CodeSystem/goal-priority";

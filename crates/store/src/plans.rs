@@ -36,6 +36,8 @@ pub struct NewPlanVersion {
 /// A version as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanVersionRow {
+    /// The person's plan (the same for every version).
+    pub plan_id: String,
     pub version_id: String,
     pub version: i64,
     pub status: String,
@@ -179,7 +181,7 @@ impl Store {
     /// A person's plan versions, newest first.
     pub async fn plan_versions(&self, patient_id: &str) -> Result<Vec<PlanVersionRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT v.id, v.version, v.status, v.recorded_by, v.recorded_at, v.changes FROM care_plan_version v \
+            "SELECT v.id, v.version, v.status, v.recorded_by, v.recorded_at, v.changes, v.plan_id FROM care_plan_version v \
              JOIN care_plan p ON p.id = v.plan_id WHERE p.patient_id = $1 ORDER BY v.version DESC",
         )
         .bind(patient_id.to_owned())
@@ -189,6 +191,7 @@ impl Store {
             .map(|row| {
                 let changes: String = row.try_get(5)?;
                 Ok(PlanVersionRow {
+                    plan_id: row.try_get(6)?,
                     version_id: row.try_get(0)?,
                     version: row.try_get(1)?,
                     status: row.try_get(2)?,
