@@ -184,7 +184,7 @@ pub fn plan_resources(view: &PlanView, patient_reference: &str, newest: bool) ->
         title: Some(format!("My {}", plan.name.words())),
         subject: subject.clone(),
         period: plan.review_date.map(|date| Period { start: None, end: FhirDateTime::parse(&date.to_string()).ok() }),
-        created: created.clone(),
+        created,
         author: Some(display(&view.recorded_by)),
         contributor: vec![subject.clone()],
         goal: (0..goals.len()).map(goal_reference).collect(),
@@ -209,7 +209,7 @@ pub fn plan_resources(view: &PlanView, patient_reference: &str, newest: bool) ->
             description: Some(format!("What can set it off: {}", contingency.triggers.trim())),
             subject: subject.clone(),
             part_of: vec![Reference { reference: Some(format!("CarePlan/{plan_id}")), ..Default::default() }],
-            created: created.clone(),
+            created,
             activity: vec![CarePlanActivity {
                 detail: Some(CarePlanActivityDetail {
                     status: "not-started".into(),
