@@ -120,6 +120,8 @@ export async function startServer ({ patients = 300, extracts = [], env: extraEn
 
   return {
     url,
+    // For the command line against the same database while the server runs (SQLite WAL).
+    database,
     log: () => stderr,
     async stop () {
       if (server.exitCode === null && server.signalCode === null) {

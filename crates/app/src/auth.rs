@@ -53,6 +53,11 @@ fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Compares two digests without stopping at the first difference.
+pub fn constant_time_equal(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Sessions are looked up by the digest of their token, never by the token itself.
 pub fn token_digest(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());

@@ -379,6 +379,20 @@ impl Concord {
             agreed_by: name,
             ..Default::default()
         };
+        // Most demo people agree to share with the partner organisations (a community service and
+        // a hospital); one in four does not want the plan shared.
+        let partners: Vec<String> = self
+            .store
+            .organisations()
+            .await?
+            .into_iter()
+            .filter(|(_, _, kind, _)| kind == "partner")
+            .map(|(code, ..)| code)
+            .collect();
+        plan.sharing = concord_domain::plan::Sharing {
+            organisations: if index % 4 == 3 { vec![] } else { partners },
+            refused: index % 4 == 3,
+        };
         let refuse = |_| AppError::Refused("demo plan not accepted".into());
         let first = self.record_plan(nurse, person, 0, plan.clone(), true, now).await?.map_err(refuse)?;
         plan.goals[0].actions[0].confidence = 8;

@@ -228,6 +228,52 @@ pub fn plan_resources(view: &PlanView, patient_reference: &str, newest: bool) ->
     resources
 }
 
+/// The person as a UK Core Patient: the NHS number identifier, name, gender, birth date and
+/// registered practice (by ODS code).
+pub fn fhir_patient(patient_id: &str, patient: &concord_domain::Patient) -> Patient {
+    Patient {
+        id: Some(patient_id.to_owned()),
+        identifier: patient
+            .nhs_number
+            .iter()
+            .map(|number| Identifier {
+                system: Some(uri::NHS_NUMBER.into()),
+                value: Some(number.as_str().to_owned()),
+                ..Default::default()
+            })
+            .collect(),
+        name: vec![HumanName {
+            r#use: Some("official".into()),
+            family: Some(patient.name.family.clone()),
+            given: patient.name.given.split_whitespace().map(str::to_owned).collect(),
+            ..Default::default()
+        }],
+        gender: Some(
+            match patient.sex {
+                concord_domain::patient::Sex::Male => "male",
+                concord_domain::patient::Sex::Female => "female",
+                concord_domain::patient::Sex::Other => "other",
+                concord_domain::patient::Sex::Unknown => "unknown",
+            }
+            .into(),
+        ),
+        birth_date: FhirDate::parse(&patient.birth_date.to_string()).ok(),
+        general_practitioner: patient
+            .registration
+            .iter()
+            .map(|registration| Reference {
+                identifier: Some(Identifier {
+                    system: Some(uri::ODS_ORGANISATION_CODE.into()),
+                    value: Some(registration.practice.as_str().to_owned()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
 impl Concord {
     /// The person and their current plan as a FHIR collection Bundle. Audited as a read.
     pub async fn plan_bundle(
@@ -240,48 +286,7 @@ impl Concord {
         let Some(person) = self.store.patient(patient_id).await? else {
             return Err(AppError::NotFound("No such person".into()));
         };
-        let patient = &person.patient;
-        let fhir_patient = Patient {
-            id: Some(patient_id.to_owned()),
-            identifier: patient
-                .nhs_number
-                .iter()
-                .map(|number| Identifier {
-                    system: Some(uri::NHS_NUMBER.into()),
-                    value: Some(number.as_str().to_owned()),
-                    ..Default::default()
-                })
-                .collect(),
-            name: vec![HumanName {
-                r#use: Some("official".into()),
-                family: Some(patient.name.family.clone()),
-                given: patient.name.given.split_whitespace().map(str::to_owned).collect(),
-                ..Default::default()
-            }],
-            gender: Some(
-                match patient.sex {
-                    concord_domain::patient::Sex::Male => "male",
-                    concord_domain::patient::Sex::Female => "female",
-                    concord_domain::patient::Sex::Other => "other",
-                    concord_domain::patient::Sex::Unknown => "unknown",
-                }
-                .into(),
-            ),
-            birth_date: FhirDate::parse(&patient.birth_date.to_string()).ok(),
-            general_practitioner: patient
-                .registration
-                .iter()
-                .map(|registration| Reference {
-                    identifier: Some(Identifier {
-                        system: Some(uri::ODS_ORGANISATION_CODE.into()),
-                        value: Some(registration.practice.as_str().to_owned()),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        };
+        let fhir_patient = fhir_patient(patient_id, &person.patient);
         let reference = format!("Patient/{patient_id}");
         let mut entries = vec![Resource::Patient(fhir_patient)];
         entries.extend(plan_resources(&view, &reference, true));

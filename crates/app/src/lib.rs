@@ -7,6 +7,7 @@
 //!   so every entry point gets the same rules.
 //! - No HTTP, HTML or command-line concerns: callers translate [`AppError`] for their users.
 
+pub mod api;
 pub mod auth;
 pub mod booking;
 pub mod cycle;

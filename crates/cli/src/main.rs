@@ -58,10 +58,31 @@ enum Command {
         #[command(subcommand)]
         document: RenderCommand,
     },
+    /// API clients for the FHIR API (OAuth 2.0 client credentials).
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
     /// The person's records as FHIR R4 JSON.
     Export {
         #[command(subcommand)]
         what: ExportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Registers a client for an organisation and prints its id and secret as JSON (the secret is
+    /// shown once and never stored).
+    Create {
+        /// The organisation's ODS code (a partner, or a practice for its own systems).
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        name: String,
+        /// Space-separated scopes: system/Patient.read system/CarePlan.read system/Goal.read
+        #[arg(long)]
+        scope: String,
     },
 }
 
@@ -429,6 +450,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render { document } => {
             let concord = open(&cli.database).await?;
             render_command(&concord, document).await
+        }
+        Command::Client { command: ClientCommand::Create { org, name, scope } } => {
+            let concord = open(&cli.database).await?;
+            match concord.create_api_client(&org, &name, &scope, time::OffsetDateTime::now_utc()).await {
+                Ok(client) => {
+                    println!(
+                        "{}",
+                        json!({ "client_id": client.client_id, "client_secret": client.client_secret, "organisation": org, "scope": scope })
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(concord_app::AppError::Invalid(reason)) => {
+                    eprintln!("error: {reason}");
+                    Ok(ExitCode::from(2))
+                }
+                Err(error) => Err(error.into()),
+            }
         }
         Command::Export { what: ExportCommand::Plan { nhs_number } } => {
             let concord = open(&cli.database).await?;

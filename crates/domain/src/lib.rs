@@ -22,6 +22,7 @@ pub mod record;
 pub mod red_flag;
 pub mod result_story;
 pub mod risk;
+pub mod sharing;
 pub mod snapshot;
 pub mod target;
 pub mod uk_time;

@@ -8,6 +8,7 @@
 //! - SQLite runs in WAL mode with `synchronous=FULL` (durable clinical commits), foreign keys on.
 //! - No sqlx type crosses this crate's boundary: callers see domain types and [`StoreError`].
 
+mod api;
 mod audit;
 mod completeness;
 mod cycle;
@@ -29,6 +30,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
+pub use api::ApiClientRow;
 pub use audit::{AuditEntry, AuditFilter, NewAuditEvent};
 pub use completeness::{Completeness, MeasureDefinition};
 pub use import::{ClinicalRecord, ImportWriter, LaboratorySample, PatientRef, RecordCounts, WriteOutcome};

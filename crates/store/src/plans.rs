@@ -178,6 +178,15 @@ impl Store {
         Ok(version)
     }
 
+    /// The person whose plan this is.
+    pub async fn plan_patient(&self, plan_id: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT patient_id FROM care_plan WHERE id = $1")
+            .bind(plan_id.to_owned())
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|row| row.try_get(0)).transpose()?)
+    }
+
     /// A person's plan versions, newest first.
     pub async fn plan_versions(&self, patient_id: &str) -> Result<Vec<PlanVersionRow>, StoreError> {
         let rows = sqlx::query(

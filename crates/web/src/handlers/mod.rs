@@ -3,6 +3,7 @@
 pub(crate) mod auth;
 pub(crate) mod clinics;
 pub(crate) mod cycle;
+pub(crate) mod fhir;
 pub(crate) mod home;
 pub(crate) mod letters;
 pub(crate) mod online;
