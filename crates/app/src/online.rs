@@ -547,3 +547,73 @@ pub(crate) fn agenda_lines(rows: &[AgendaAnswerRow]) -> Vec<AgendaLine> {
     }
     lines
 }
+
+/// One line of "who has looked at my record".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessLine {
+    /// RFC 3339 UTC.
+    pub at: String,
+    /// "A GP", "A nurse", "A partner organisation's system", "Your carer", "You".
+    pub who: String,
+    pub organisation: String,
+    /// "Looked at your record", "Changed your care and support plan", …
+    pub what: String,
+}
+
+impl Concord {
+    /// Who has looked at or changed the person's record, newest first (the last 200), in words.
+    /// Reading it is audited.
+    pub async fn record_access_log(&self, visitor: &Visitor) -> Result<Vec<AccessLine>, AppError> {
+        let events = self
+            .store
+            .audit_events(&concord_store::AuditFilter {
+                patient_id: Some(visitor.patient_id.clone()),
+                limit: Some(200),
+                ..Default::default()
+            })
+            .await?;
+        let organisations = self.store.organisations().await?;
+        let lines = events
+            .into_iter()
+            .map(|event| {
+                let who = match event.actor_role.as_str() {
+                    "patient" => "You".to_owned(),
+                    "proxy" => "Your carer (proxy access)".to_owned(),
+                    "system" => "Concord (an automatic update from your GP record)".to_owned(),
+                    role if role.starts_with("api:") => {
+                        "A computer system of an organisation you share your plan with".to_owned()
+                    }
+                    role => concord_domain::access::StaffRole::parse(role).map_or_else(
+                        || "Someone at the practice".to_owned(),
+                        |role| format!("{} at the practice", role.title()),
+                    ),
+                };
+                let organisation = event
+                    .organisation
+                    .as_ref()
+                    .and_then(|code| organisations.iter().find(|(ods, ..)| ods == code))
+                    .map_or_else(String::new, |(_, name, ..)| name.clone());
+                let thing = match event.entity.as_str() {
+                    "CarePlan" => "your care and support plan",
+                    "Preparation" | "PreparationLetter" => "your results letter",
+                    "Agenda" => "what you wrote for your appointment",
+                    "PersonSession" | "ApiToken" => "",
+                    _ => "your record",
+                };
+                let what = match (event.action.as_str(), thing) {
+                    ("sign-in", _) => "Signed in online".to_owned(),
+                    ("sign-in-failed", _) => "A sign-in with your code was refused".to_owned(),
+                    ("sign-out", _) => "Signed out".to_owned(),
+                    ("read" | "search", "") => "Looked at your record".to_owned(),
+                    ("read" | "search", thing) => format!("Looked at {thing}"),
+                    (_, "") => "Changed your record".to_owned(),
+                    (_, thing) => format!("Changed {thing}"),
+                };
+                AccessLine { at: event.at, who, organisation, what }
+            })
+            .collect();
+        self.audit_visitor(visitor, AuditAction::Read, "AuditTrail", "who looked at my record, read online".into())
+            .await?;
+        Ok(lines)
+    }
+}

@@ -232,6 +232,16 @@ async fn the_person_and_their_carer_prepare_online_with_codes_and_dates_of_birth
         let tom_code = code_in(&preparation.body);
         assert!(concord.person_sign_in(&tom_code, date!(1950 - 05 - 01), now).await.is_ok());
 
+        // She can see who has looked at her record, in words.
+        let log = concord.record_access_log(&visitor).await.unwrap();
+        assert!(
+            log.iter().any(|line| line.who == "Nurse at the practice" && line.what == "Looked at your results letter"),
+            "{log:?}"
+        );
+        assert!(log.iter().any(|line| line.who == "Your carer (proxy access)"
+            && line.what == "Changed what you wrote for your appointment"));
+        assert!(log.iter().any(|line| line.who == "You" && line.what == "Signed in online"));
+
         concord.person_sign_out(&session.token, &visitor).await.unwrap();
         assert!(concord.person_visitor(&session.token).await.unwrap().is_none());
         let events = concord

@@ -120,6 +120,7 @@ pub fn router(concord: Concord, config: WebConfig) -> Router {
         .route("/prepare/agenda", get(handlers::online::agenda_page).post(handlers::online::save_agenda))
         .route("/prepare/sign-out", post(handlers::online::sign_out))
         .route("/prepare/plan", get(handlers::online::plan_page))
+        .route("/prepare/record-access", get(handlers::online::access_page))
         .route("/prepare/plan.pdf", get(handlers::online::plan_pdf))
         .route("/results/unreadable", get(handlers::home::unreadable_results))
         .route("/audit", get(handlers::home::audit_trail))

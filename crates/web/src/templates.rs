@@ -914,3 +914,12 @@ pub(crate) struct PreparePlanTemplate {
     pub document: Option<crate::document::DocumentView>,
     pub version: String,
 }
+
+#[derive(Template)]
+#[template(path = "prepare_access.html")]
+pub(crate) struct PrepareAccessTemplate {
+    pub layout: Layout,
+    pub signed_in_as: String,
+    /// (when, who and from where, what).
+    pub lines: Vec<(String, String, String)>,
+}

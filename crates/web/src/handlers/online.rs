@@ -23,8 +23,8 @@ use crate::session::{
 };
 use crate::state::AppState;
 use crate::templates::{
-    AgendaFieldView, FieldError, Layout, NeedsAreaView, PrepareAgendaTemplate, PrepareLetterTemplate,
-    PreparePlanTemplate, PrepareSignInTemplate, page, render,
+    AgendaFieldView, FieldError, Layout, NeedsAreaView, PrepareAccessTemplate, PrepareAgendaTemplate,
+    PrepareLetterTemplate, PreparePlanTemplate, PrepareSignInTemplate, page, render,
 };
 
 const PERSON_COOKIE: &str = "concord_person";
@@ -184,6 +184,31 @@ pub(crate) async fn letter_page(
         document: preparation.letter.as_ref().map(|document| document_view(document, 0)),
         has_pdf: preparation.letter.is_some() && preparation.letter_id.is_some(),
         answered: !preparation.answers.values().all(String::is_empty),
+    })
+}
+
+/// Who has looked at the person's record.
+pub(crate) async fn access_page(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    online: Online,
+) -> Result<Response, PageError> {
+    let lines = state.concord.record_access_log(&online.visitor).await?;
+    let layout = Layout::new(&context, state.synthetic().await, None, "Who has looked at your record");
+    page(&PrepareAccessTemplate {
+        layout,
+        signed_in_as: online.visitor.written_by.clone(),
+        lines: lines
+            .into_iter()
+            .map(|line| {
+                let who = if line.organisation.is_empty() {
+                    line.who
+                } else {
+                    format!("{} ({})", line.who, line.organisation)
+                };
+                (crate::views::stored_time(&line.at), who, line.what)
+            })
+            .collect(),
     })
 }
 
