@@ -11,7 +11,9 @@
 #    asks them of one practice of 20,000 people (generated once, imported afresh on each engine);
 #    `make bench-region` of the region's database from part 1.
 # 3. The patient summary page's server time (not with `postgres`).
-# 4. Documents: 1,000 preparation letters and 1,000 care and support plans to PDF by Concord, per
+# 4. The FHIR API under load (wrk, scripts/bench-fhir.sh) beside the same server's /healthz (not
+#    with `postgres`).
+# 5. Documents: 1,000 preparation letters and 1,000 care and support plans to PDF by Concord, per
 #    document, beside a warm headless
 #    Chromium printing the same documents from the print view (not with `postgres`).
 #
@@ -52,6 +54,7 @@ args=(--patients "$patients" --work "$work" --postgres "$url" --duckdb-python "$
 [ "$only_postgres" = postgres ] && args+=(--skip-sqlite)
 "$CARGO_TARGET_DIR/release/concord-bench" "${args[@]}" "${extra[@]}"
 [ "$only_postgres" = postgres ] || scripts/bench-page.sh "$CARGO_TARGET_DIR/release/concord"
+[ "$only_postgres" = postgres ] || scripts/bench-fhir.sh "$CARGO_TARGET_DIR/release/concord"
 if [ "$only_postgres" != postgres ]; then
   (cd e2e && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error; })
   "$CARGO_TARGET_DIR/release/concord-bench-documents" --count "${CONCORD_BENCH_DOCUMENTS:-1000}" --work "$work" \

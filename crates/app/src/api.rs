@@ -15,7 +15,6 @@ use rand::RngCore;
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::token_digest;
-use crate::cycle::Caller;
 use crate::fhir_export::{fhir_patient, plan_resources};
 use crate::status::timestamp;
 use crate::{AppError, Concord};
@@ -200,20 +199,29 @@ impl Concord {
     /// Whether the client may see this person: their own practice's people for a practice's client;
     /// for a partner, by the person's consent and care team (`partner_access`).
     async fn api_may_see(&self, caller: &ApiCaller, patient_id: &str) -> Result<bool, AppError> {
-        let Some(person) = self.store.patient(patient_id).await? else { return Ok(false) };
-        if caller.kind == "practice" {
-            return Ok(person
-                .patient
-                .registration
-                .is_some_and(|registration| registration.practice.as_str() == caller.organisation));
+        let plan = self.load_plan(patient_id, None).await?;
+        self.api_may_see_with(caller, patient_id, plan.as_ref()).await
+    }
+
+    /// As [`Concord::api_may_see`], with the person's current plan already loaded.
+    async fn api_may_see_with(
+        &self,
+        caller: &ApiCaller,
+        patient_id: &str,
+        plan: Option<&crate::plan::PlanView>,
+    ) -> Result<bool, AppError> {
+        match caller.kind.as_str() {
+            "practice" => Ok(self.store.patient(patient_id).await?.is_some_and(|person| {
+                person
+                    .patient
+                    .registration
+                    .is_some_and(|registration| registration.practice.as_str() == caller.organisation)
+            })),
+            "partner" => {
+                Ok(plan.is_some_and(|view| partner_access(&caller.organisation, &view.plan.sharing, &[]).is_ok()))
+            }
+            _ => Ok(false),
         }
-        if caller.kind != "partner" {
-            return Ok(false);
-        }
-        let versions = self.store.plan_versions(patient_id).await?;
-        let Some(newest) = versions.first() else { return Ok(false) };
-        let plan = self.plan_view(Caller::Console, patient_id, Some(newest.version)).await?.plan;
-        Ok(partner_access(&caller.organisation, &plan.sharing, &[]).is_ok())
     }
 
     async fn audit_api(
@@ -271,14 +279,10 @@ impl Concord {
     /// The person's current plan resources (CarePlans and Goals), if the client may see them.
     pub async fn api_plan(&self, caller: &ApiCaller, patient_id: &str) -> Result<Vec<Resource>, AppError> {
         caller.require("system/CarePlan.read")?;
-        if !self.api_may_see(caller, patient_id).await? {
+        let Some(view) = self.load_plan(patient_id, None).await? else { return Ok(vec![]) };
+        if !self.api_may_see_with(caller, patient_id, Some(&view)).await? {
             return Ok(vec![]);
         }
-        let view = match self.plan_view(Caller::Console, patient_id, None).await {
-            Ok(view) => view,
-            Err(AppError::NotFound(_)) => return Ok(vec![]),
-            Err(error) => return Err(error),
-        };
         self.audit_api(caller, Some(patient_id), "CarePlan", format!("plan version {} read", view.version)).await?;
         Ok(plan_resources(&view, &format!("Patient/{patient_id}"), true))
     }

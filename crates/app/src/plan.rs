@@ -290,15 +290,26 @@ impl Concord {
         version: Option<i64>,
     ) -> Result<PlanView, AppError> {
         caller.require(Permission::ViewPatientRecord)?;
+        let view = self
+            .load_plan(patient_id, version)
+            .await?
+            .ok_or_else(|| AppError::NotFound("No such plan version".into()))?;
+        self.audit_plan_read(caller, patient_id, view.version).await?;
+        Ok(view)
+    }
+
+    /// A version of the person's plan (the newest unless asked), not audited: the caller audits
+    /// the read it serves.
+    pub(crate) async fn load_plan(&self, patient_id: &str, version: Option<i64>) -> Result<Option<PlanView>, AppError> {
         let versions = self.store.plan_versions(patient_id).await?;
-        let chosen = match version {
+        let Some(chosen) = (match version {
             Some(number) => versions.iter().find(|row| row.version == number),
             None => versions.first(),
-        }
-        .ok_or_else(|| AppError::NotFound("No such plan version".into()))?;
+        }) else {
+            return Ok(None);
+        };
         let plan = self.plan_at(chosen).await?;
-        self.audit_plan_read(caller, patient_id, chosen.version).await?;
-        Ok(PlanView {
+        Ok(Some(PlanView {
             patient_id: patient_id.to_owned(),
             plan,
             version: chosen.version,
@@ -307,7 +318,7 @@ impl Concord {
             recorded_at: chosen.recorded_at.clone(),
             changes: chosen.changes.clone(),
             versions: versions.clone(),
-        })
+        }))
     }
 
     async fn audit_plan_read(&self, caller: Caller<'_>, patient_id: &str, version: i64) -> Result<(), AppError> {

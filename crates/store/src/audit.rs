@@ -98,13 +98,41 @@ pub(crate) async fn insert_audit_events(
     Ok(())
 }
 
+/// Events waiting for the group commit: the events, their time, and who to tell when they are
+/// durable.
+type AuditRequest = (Vec<NewAuditEvent>, String, tokio::sync::oneshot::Sender<Result<(), String>>);
+pub(crate) type AuditSender = tokio::sync::mpsc::UnboundedSender<AuditRequest>;
+
+/// The most events one group commit writes.
+const GROUP_LIMIT: usize = 2000;
+
 impl Store {
     /// Records events on their own (reads, searches, sign-ins), committed before returning.
+    ///
+    /// Group commit: events from concurrent callers are written together in one transaction by
+    /// one writer, which takes whatever arrived while the previous commit was in flight (so a
+    /// lone caller waits for no one, and under load many reads share one fsync). Each caller
+    /// still returns only once its own events are committed, so nothing is shown before its
+    /// read is audited.
     pub async fn record_audit(&self, events: &[NewAuditEvent]) -> Result<(), StoreError> {
-        let mut transaction = self.pool().begin().await?;
-        insert_audit_events(&mut transaction, events, &sql::timestamp_text(OffsetDateTime::now_utc())).await?;
-        transaction.commit().await?;
-        Ok(())
+        let at = sql::timestamp_text(OffsetDateTime::now_utc());
+        let sender = self.audit_writer.get_or_init(|| {
+            let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(write_audit_groups(self.pool().clone(), receiver));
+            sender
+        });
+        let (done, committed) = tokio::sync::oneshot::channel();
+        if sender.send((events.to_vec(), at.clone(), done)).is_err() {
+            // The writer has gone (its runtime ended): write directly.
+            let mut transaction = self.pool().begin().await?;
+            insert_audit_events(&mut transaction, events, &at).await?;
+            transaction.commit().await?;
+            return Ok(());
+        }
+        committed
+            .await
+            .map_err(|_| StoreError::Database("the audit writer stopped before committing".into()))?
+            .map_err(StoreError::Database)
     }
 
     /// Audit events, newest first.
@@ -146,5 +174,35 @@ impl Store {
     pub async fn audit_event_count(&self) -> Result<i64, StoreError> {
         let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_event").fetch_one(self.pool()).await?;
         Ok(count)
+    }
+}
+
+/// The group-commit writer: one transaction per group of waiting events.
+async fn write_audit_groups(pool: sqlx::AnyPool, mut receiver: tokio::sync::mpsc::UnboundedReceiver<AuditRequest>) {
+    while let Some(first) = receiver.recv().await {
+        let mut group = vec![first];
+        let mut count = group[0].0.len();
+        while count < GROUP_LIMIT {
+            match receiver.try_recv() {
+                Ok(next) => {
+                    count += next.0.len();
+                    group.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        let outcome = async {
+            let mut transaction = pool.begin().await?;
+            for (events, at, _) in &group {
+                insert_audit_events(&mut transaction, events, at).await?;
+            }
+            transaction.commit().await?;
+            Ok::<(), StoreError>(())
+        }
+        .await
+        .map_err(|error| error.to_string());
+        for (_, _, done) in group {
+            let _ = done.send(outcome.clone());
+        }
     }
 }

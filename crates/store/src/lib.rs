@@ -94,6 +94,8 @@ impl From<sqlx::Error> for StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Group commit of standalone audit events (reads, searches, sign-ins): started on first use.
+    audit_writer: std::sync::Arc<std::sync::OnceLock<audit::AuditSender>>,
 }
 
 impl Store {
@@ -144,7 +146,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|error| StoreError::Connect(error.to_string()))?;
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, audit_writer: Default::default() })
     }
 
     pub fn backend(&self) -> Backend {
