@@ -91,8 +91,19 @@ describe('the FHIR API', () => {
       assert.equal(carePlans.status, 200)
       const main = carePlans.body.entry.map((entry) => entry.resource).find((resource) => !resource.partOf)
       assert.equal(main.status, 'active')
-      const read = await fhir(bearer, `CarePlan/${main.id}`)
+      const readResponse = await fetch(`${server.url}/fhir/CarePlan/${main.id}`, { headers: { authorization: `Bearer ${bearer}` } })
+      assert.equal(readResponse.headers.get('etag'), `W/"${plan.version}"`, 'the version is the ETag')
+      const read = { body: await readResponse.json() }
       assert.equal(read.body.id, main.id)
+      // Every version can be read: the history, newest first, and each version by its id.
+      const history = await fhir(bearer, `CarePlan/${main.id}/_history`)
+      assert.equal(history.body.type, 'history')
+      const versions = history.body.entry.map((entry) => entry.resource.meta.versionId)
+      assert.deepEqual(versions, [...Array(plan.version).keys()].map((index) => String(plan.version - index)))
+      const first = await fhir(bearer, `CarePlan/${main.id}/_history/1`)
+      assert.equal(first.body.meta.versionId, '1')
+      assert.equal(first.body.status, 'completed', 'an older version is completed')
+      assert.equal((await fhir(bearer, `CarePlan/${main.id}/_history/99`)).status, 404)
       const goal = await fhir(bearer, main.goal[0].reference)
       assert.equal(goal.body.resourceType, 'Goal')
       for (const result of validate([patient, ...carePlans.body.entry.map((entry) => entry.resource), goal.body])) {

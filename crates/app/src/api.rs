@@ -310,4 +310,28 @@ impl Concord {
             })
             .ok_or_else(not_found)
     }
+
+    /// Every version of a person's main CarePlan, newest first (FHIR `_history`), if the client
+    /// may see them. Older versions are `completed`. Audited.
+    pub async fn api_plan_history(&self, caller: &ApiCaller, plan_id: &str) -> Result<Vec<Resource>, AppError> {
+        caller.require("system/CarePlan.read")?;
+        let not_found = || AppError::NotFound(format!("CarePlan/{plan_id} is not known to this client"));
+        let Some(patient_id) = self.store.plan_patient(plan_id).await? else { return Err(not_found()) };
+        let Some(newest) = self.load_plan(&patient_id, None).await? else { return Err(not_found()) };
+        if !self.api_may_see_with(caller, &patient_id, Some(&newest)).await? {
+            return Err(not_found());
+        }
+        let reference = format!("Patient/{patient_id}");
+        let mut history = Vec::new();
+        for row in &newest.versions {
+            let Some(view) = self.load_plan(&patient_id, Some(row.version)).await? else { continue };
+            let main = plan_resources(&view, &reference, row.version == newest.version)
+                .into_iter()
+                .find(|resource| matches!(resource, Resource::CarePlan(plan) if plan.id.as_deref() == Some(plan_id)));
+            history.extend(main);
+        }
+        self.audit_api(caller, Some(&patient_id), "CarePlan", format!("history of {} version(s) read", history.len()))
+            .await?;
+        Ok(history)
+    }
 }

@@ -137,6 +137,8 @@ pub fn router(concord: Concord, config: WebConfig) -> Router {
         .route("/fhir/CarePlan", get(handlers::fhir::search_care_plans))
         .route("/fhir/CarePlan/_search", post(handlers::fhir::search_care_plans_by_post))
         .route("/fhir/CarePlan/{id}", get(handlers::fhir::read_care_plan))
+        .route("/fhir/CarePlan/{id}/_history", get(handlers::fhir::care_plan_history))
+        .route("/fhir/CarePlan/{id}/_history/{version}", get(handlers::fhir::care_plan_version))
         .route("/fhir/Goal/{id}", get(handlers::fhir::read_goal))
         .route("/fhir/{*rest}", get(handlers::fhir::unknown).post(handlers::fhir::unknown))
         .route("/static/concord.mjs", get(handlers::system::script))

@@ -120,7 +120,13 @@ pub(crate) async fn metadata(State(state): State<AppState>) -> Response {
                 },
                 "resource": [
                     read("Patient", json!([{ "name": "identifier", "type": "token", "documentation": "The NHS number: https://fhir.nhs.uk/Id/nhs-number|NNNNNNNNNN; POST to Patient/_search" }])),
-                    read("CarePlan", json!([{ "name": "patient", "type": "reference" }])),
+                    {
+                        "type": "CarePlan",
+                        "versioning": "versioned",
+                        "readHistory": true,
+                        "interaction": [{ "code": "read" }, { "code": "vread" }, { "code": "history-instance" }, { "code": "search-type" }],
+                        "searchParam": [{ "name": "patient", "type": "reference" }]
+                    },
                     { "type": "Goal", "interaction": [{ "code": "read" }] }
                 ]
             }]
@@ -284,7 +290,71 @@ async fn read_plan_resource(state: &AppState, headers: &HeaderMap, kind: &str, i
         Err(response) => return response,
     };
     match state.concord.api_plan_resource(&caller, kind, id).await {
-        Ok(resource) => fhir(StatusCode::OK, resource_json(&resource)),
+        Ok(resource) => with_etag(fhir(StatusCode::OK, resource_json(&resource)), &resource),
+        Err(error) => app_error(error),
+    }
+}
+
+/// The resource's version as a weak ETag (`W/"3"`), as FHIR's version-aware reads use.
+fn with_etag(mut response: Response, resource: &Resource) -> Response {
+    let version = match resource {
+        Resource::CarePlan(item) => item.meta.as_ref().and_then(|meta| meta.version_id.clone()),
+        Resource::Goal(item) => item.meta.as_ref().and_then(|meta| meta.version_id.clone()),
+        _ => None,
+    };
+    if let Some(value) = version.and_then(|version| header::HeaderValue::from_str(&format!("W/\"{version}\"")).ok()) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+/// `GET /fhir/CarePlan/{id}/_history`: every version, newest first.
+pub(crate) async fn care_plan_history(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let caller = match bearer(&state, &headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    match state.concord.api_plan_history(&caller, &id).await {
+        Ok(versions) => {
+            let mut bundle = searchset(&state, versions);
+            bundle["type"] = json!("history");
+            if let Some(entries) = bundle["entry"].as_array_mut() {
+                for entry in entries {
+                    if let Some(object) = entry.as_object_mut() {
+                        object.remove("search");
+                    }
+                }
+            }
+            fhir(StatusCode::OK, bundle)
+        }
+        Err(error) => app_error(error),
+    }
+}
+
+/// `GET /fhir/CarePlan/{id}/_history/{vid}`: one version (vread).
+pub(crate) async fn care_plan_version(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, version)): Path<(String, String)>,
+) -> Response {
+    let caller = match bearer(&state, &headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    match state.concord.api_plan_history(&caller, &id).await {
+        Ok(versions) => {
+            let found = versions.into_iter().find(|resource| {
+                matches!(resource, Resource::CarePlan(plan) if plan.meta.as_ref().and_then(|meta| meta.version_id.as_deref()) == Some(version.as_str()))
+            });
+            match found {
+                Some(resource) => with_etag(fhir(StatusCode::OK, resource_json(&resource)), &resource),
+                None => outcome(StatusCode::NOT_FOUND, "not-found", &format!("CarePlan/{id} has no version {version}")),
+            }
+        }
         Err(error) => app_error(error),
     }
 }
