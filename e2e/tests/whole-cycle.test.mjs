@@ -162,6 +162,18 @@ describe('the whole cycle', () => {
     const planText = await page.locator('.nhsuk-card').innerText()
     assert.match(planText, /Feel well enough to travel in May/)
     assert.match(planText, /If things get worse/)
+    await follow('Print view', /\/plan\/print\?version=1$/, 'the plan\'s print view')
+    assert.match(await page.locator('main').innerText(), /My care plan[\s\S]*If things get worse/)
+
+    // The treatment agreed waits for a prescriber, who marks it made in the GP system.
+    await visit(page, server.url, '/tasks')
+    await checkPage(page, 'prescriber tasks')
+    const task = page.locator('table tbody tr', { hasText: 'Check foot pulses at the next visit' })
+    assert.match(await task.innerText(), /WHITCOMBE, Hazel/)
+    await Promise.all([page.waitForURL(/\/tasks$/), task.getByRole('button', { name: /^Done/ }).click()])
+    await checkPage(page, 'task done')
+    assert.match(await page.locator('.nhsuk-notification-banner--success').innerText(), /Marked as made in the GP system/)
+    assert.equal(await page.locator('table tbody tr', { hasText: 'Check foot pulses' }).count(), 0)
     await signOut(page)
 
     // 7. The person downloads their plan.

@@ -1,6 +1,6 @@
 //! A narrow FHIR R4 wire model for the resources Concord exchanges, following UK Core where it
 //! applies: serde structs for Patient, Organization, Condition, Observation, Medication,
-//! MedicationStatement, MedicationRequest, Encounter, Appointment and Bundle, the data types
+//! MedicationStatement, MedicationRequest, Encounter, Appointment, CarePlan, Goal and Bundle, the data types
 //! they use, and the URIs of the identifier systems and extensions Concord reads and writes.
 //!
 //! Design:
