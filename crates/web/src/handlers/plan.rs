@@ -178,6 +178,19 @@ fn plan_from_form(pairs: &[(String, String)], directory: &[(String, String)]) ->
     }
 }
 
+/// Up to [`LIST_SLOTS`] one-line entries (`{name}.0`, `{name}.1`, …), filled from `items`.
+fn list_group(legend: &str, name: &str, label: &str, items: &[String], errors: &[(String, String)]) -> GroupView {
+    GroupView {
+        legend: legend.to_owned(),
+        fields: (0..LIST_SLOTS)
+            .map(|index| {
+                let value = items.get(index).map_or("", String::as_str);
+                text(&format!("{name}.{index}"), &format!("{label} {}", index + 1), value, errors)
+            })
+            .collect(),
+    }
+}
+
 fn text(name: &str, label: &str, value: &str, errors: &[(String, String)]) -> FieldView {
     FieldView {
         id: name.replace(['.', '_'], "-"),
@@ -230,19 +243,7 @@ async fn render(
             area("about.0.also_worth_knowing", "Also worth knowing about me", &about.also_worth_knowing, problems),
         ],
     }];
-    groups.push(GroupView {
-        legend: "Needs and concerns".into(),
-        fields: (0..LIST_SLOTS)
-            .map(|index| {
-                text(
-                    &format!("need.{index}"),
-                    &format!("Need or concern {}", index + 1),
-                    plan.needs.get(index).map_or("", String::as_str),
-                    problems,
-                )
-            })
-            .collect(),
-    });
+    groups.push(list_group("Needs and concerns", "need", "Need or concern", &plan.needs, problems));
     for index in 0..GOALS {
         let goal = plan.goals.get(index).cloned().unwrap_or_default();
         groups.push(GroupView {
@@ -268,32 +269,20 @@ async fn render(
             });
         }
     }
-    groups.push(GroupView {
-        legend: "Information given (information prescriptions)".into(),
-        fields: (0..LIST_SLOTS)
-            .map(|index| {
-                text(
-                    &format!("information.{index}"),
-                    &format!("Information {}", index + 1),
-                    plan.information.get(index).map_or("", String::as_str),
-                    problems,
-                )
-            })
-            .collect(),
-    });
-    groups.push(GroupView {
-        legend: "Treatments and medication changes agreed (each becomes a task for a prescriber)".into(),
-        fields: (0..LIST_SLOTS)
-            .map(|index| {
-                text(
-                    &format!("treatment.{index}"),
-                    &format!("Treatment or change {}", index + 1),
-                    plan.treatments.get(index).map_or("", String::as_str),
-                    problems,
-                )
-            })
-            .collect(),
-    });
+    groups.push(list_group(
+        "Information given (information prescriptions)",
+        "information",
+        "Information",
+        &plan.information,
+        problems,
+    ));
+    groups.push(list_group(
+        "Treatments and medication changes agreed (each becomes a task for a prescriber)",
+        "treatment",
+        "Treatment or change",
+        &plan.treatments,
+        problems,
+    ));
     for index in 0..CONTINGENCIES {
         let contingency = plan.contingencies.get(index).cloned().unwrap_or_default();
         let key = |field: &str| format!("contingency.{index}.{field}");
