@@ -148,6 +148,7 @@ impl Concord {
             entity: "StaffSession".into(),
             detail: detail.to_owned(),
             request_id: request_id.clone(),
+            purpose: None,
         };
         let locked =
             user.as_ref().and_then(|user| user.locked_until.clone()).is_some_and(|until| until > timestamp(now));
@@ -215,6 +216,7 @@ impl Concord {
                 entity: "StaffSession".into(),
                 detail: "signed out".into(),
                 request_id,
+                purpose: None,
             }])
             .await?;
         Ok(())

@@ -338,6 +338,7 @@ impl Concord {
                     rows.iter().filter(|row| row.slot.booked_patient_id.is_some()).count()
                 ),
                 request_id: None,
+                purpose: None,
             }])
             .await?;
         rows.into_iter()

@@ -176,6 +176,7 @@ impl Concord {
                 entity: "ImportRun".into(),
                 detail: format!("import run {} started: {} path(s)", report.run_id, options.paths.len()),
                 request_id: None,
+                purpose: None,
             }])
             .await?;
 
@@ -273,6 +274,7 @@ impl Concord {
                     report.rejected.len()
                 ),
                 request_id: None,
+                purpose: None,
             }])
             .await?;
         Ok(report)

@@ -46,6 +46,7 @@ impl Concord {
                 entity: "PrintList".into(),
                 detail: format!("{} letter(s) listed", letters.len()),
                 request_id: None,
+                purpose: None,
             }])
             .await?;
         Ok(letters)

@@ -13,6 +13,7 @@ pub mod booking;
 pub mod cycle;
 pub mod demo;
 pub mod fhir_export;
+pub mod fhir_record;
 pub mod import;
 pub mod letters;
 pub mod online;

@@ -98,6 +98,7 @@ impl Concord {
                 entity: "PatientSearch".into(),
                 detail: format!("{} result(s)", found.len()),
                 request_id,
+                purpose: None,
             }])
             .await?;
         Ok(found)
@@ -124,6 +125,7 @@ impl Concord {
                 entity: "PatientSummary".into(),
                 detail: "patient summary viewed".into(),
                 request_id,
+                purpose: None,
             }])
             .await?;
         let conditions = self.store.conditions(patient_id).await?;
@@ -218,6 +220,7 @@ impl Concord {
                 entity: entity.into(),
                 detail,
                 request_id: None,
+                purpose: None,
             }])
             .await?;
         Ok(())
@@ -252,6 +255,7 @@ impl Concord {
                 entity: entity.into(),
                 detail,
                 request_id,
+                purpose: None,
             }])
             .await?;
         Ok(())

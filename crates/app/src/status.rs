@@ -256,7 +256,7 @@ pub(crate) fn date_text(date: Date) -> String {
     format!("{:04}-{:02}-{:02}", date.year(), date.month() as u8, date.day())
 }
 
-pub(crate) fn timestamp(at: OffsetDateTime) -> String {
+pub fn timestamp(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC).format(&Rfc3339).unwrap_or_default()
 }
 
@@ -389,6 +389,7 @@ impl Concord {
                 entity: "DutyClinician".into(),
                 detail: format!("{} is duty clinician on {}", staff.display_name, date_text(now.date())),
                 request_id: None,
+                purpose: None,
             }])
             .await?;
         Ok(())

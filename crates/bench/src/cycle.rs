@@ -309,6 +309,7 @@ async fn questions(url: &str, options: &Options, region: bool) -> anyhow::Result
         entity: "Worklist".into(),
         detail: "bench: the audit write alone".into(),
         request_id: None,
+        purpose: None,
     };
     let mut laps: [Vec<f64>; 7] = Default::default();
     let mut answers = None;

@@ -1,6 +1,8 @@
 //! A narrow FHIR R4 wire model for the resources Concord exchanges, following UK Core where it
 //! applies: serde structs for Patient, Organization, Condition, Observation, Medication,
-//! MedicationStatement, MedicationRequest, Encounter, Appointment, CarePlan, Goal and Bundle, the data types
+//! MedicationStatement, MedicationRequest, Encounter, Appointment, CarePlan, Goal, Bundle and the
+//! record-keeping resources in [`records`] (QuestionnaireResponse, DocumentReference, Consent,
+//! AuditEvent, Provenance), the data types
 //! they use, and the URIs of the identifier systems and extensions Concord reads and writes.
 //!
 //! Design:
@@ -15,6 +17,7 @@
 pub mod datatypes;
 pub mod json;
 pub mod primitives;
+pub mod records;
 pub mod reference;
 pub mod resources;
 pub mod uri;
@@ -27,6 +30,11 @@ pub use datatypes::{
 };
 pub use json::{JsonError, JsonErrorKind, ResourceHeader, from_json, peek_header};
 pub use primitives::{DateTimeError, Decimal, FhirDate, FhirDateTime, FhirInstant};
+pub use records::{
+    Attachment, AuditEvent, AuditEventAgent, AuditEventEntity, AuditEventSource, Consent, ConsentActor,
+    ConsentProvision, DocumentReference, DocumentReferenceContent, DocumentReferenceContext, Provenance,
+    ProvenanceAgent, QuestionnaireResponse, QuestionnaireResponseAnswer, QuestionnaireResponseItem,
+};
 pub use reference::ReferenceTarget;
 pub use resources::{
     Annotation, Appointment, AppointmentParticipant, Bundle, BundleEntry, BundleEntryRequest, BundleEntrySearch,
@@ -51,6 +59,11 @@ pub enum Resource {
     Appointment(Appointment),
     CarePlan(CarePlan),
     Goal(Goal),
+    QuestionnaireResponse(QuestionnaireResponse),
+    DocumentReference(DocumentReference),
+    Consent(Consent),
+    AuditEvent(AuditEvent),
+    Provenance(Provenance),
 }
 
 /// A resource as JSON with its `resourceType` (for resources written on their own, such as a
@@ -99,6 +112,11 @@ impl Resource {
             Appointment::RESOURCE_TYPE => Self::Appointment(from_json(text)?),
             CarePlan::RESOURCE_TYPE => Self::CarePlan(from_json(text)?),
             Goal::RESOURCE_TYPE => Self::Goal(from_json(text)?),
+            QuestionnaireResponse::RESOURCE_TYPE => Self::QuestionnaireResponse(from_json(text)?),
+            DocumentReference::RESOURCE_TYPE => Self::DocumentReference(from_json(text)?),
+            Consent::RESOURCE_TYPE => Self::Consent(from_json(text)?),
+            AuditEvent::RESOURCE_TYPE => Self::AuditEvent(from_json(text)?),
+            Provenance::RESOURCE_TYPE => Self::Provenance(from_json(text)?),
             _ => {
                 json::validate(text)?;
                 return Ok(Parsed::Unmodelled { resource_type });
@@ -120,6 +138,33 @@ impl Resource {
             Self::Appointment(_) => Appointment::RESOURCE_TYPE,
             Self::CarePlan(_) => CarePlan::RESOURCE_TYPE,
             Self::Goal(_) => Goal::RESOURCE_TYPE,
+            Self::QuestionnaireResponse(_) => QuestionnaireResponse::RESOURCE_TYPE,
+            Self::DocumentReference(_) => DocumentReference::RESOURCE_TYPE,
+            Self::Consent(_) => Consent::RESOURCE_TYPE,
+            Self::AuditEvent(_) => AuditEvent::RESOURCE_TYPE,
+            Self::Provenance(_) => Provenance::RESOURCE_TYPE,
+        }
+    }
+
+    /// The resource's logical id.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::Patient(item) => item.id(),
+            Self::Organization(item) => item.id(),
+            Self::Condition(item) => item.id(),
+            Self::Observation(item) => item.id(),
+            Self::Medication(item) => item.id(),
+            Self::MedicationStatement(item) => item.id(),
+            Self::MedicationRequest(item) => item.id(),
+            Self::Encounter(item) => item.id(),
+            Self::Appointment(item) => item.id(),
+            Self::CarePlan(item) => item.id(),
+            Self::Goal(item) => item.id(),
+            Self::QuestionnaireResponse(item) => item.id(),
+            Self::DocumentReference(item) => item.id(),
+            Self::Consent(item) => item.id(),
+            Self::AuditEvent(item) => item.id(),
+            Self::Provenance(item) => item.id(),
         }
     }
 }

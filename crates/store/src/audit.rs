@@ -19,6 +19,9 @@ pub struct NewAuditEvent {
     /// A short description without free-text clinical content or search terms.
     pub detail: String,
     pub request_id: Option<String>,
+    /// Why: the purpose of a read outside direct care by the practice (e.g. "break-glass: …",
+    /// "shared care: consent"); `None` for the practice's own direct care.
+    pub purpose: Option<String>,
 }
 
 /// A stored event.
@@ -34,6 +37,7 @@ pub struct AuditEntry {
     pub entity: String,
     pub detail: String,
     pub request_id: Option<String>,
+    pub purpose: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -43,8 +47,19 @@ pub struct AuditFilter {
     pub limit: Option<i64>,
 }
 
-const AUDIT_COLUMNS: &[&str] =
-    &["id", "at", "actor", "actor_role", "organisation", "patient_id", "action", "entity", "detail", "request_id"];
+const AUDIT_COLUMNS: &[&str] = &[
+    "id",
+    "at",
+    "actor",
+    "actor_role",
+    "organisation",
+    "patient_id",
+    "action",
+    "entity",
+    "detail",
+    "request_id",
+    "purpose",
+];
 
 /// An audit event about one person's record, by `actor`, with no organisation or request id.
 pub(crate) fn patient_event(
@@ -62,6 +77,7 @@ pub(crate) fn patient_event(
         entity: entity.into(),
         detail,
         request_id: None,
+        purpose: None,
     }
 }
 
@@ -91,6 +107,7 @@ pub(crate) async fn insert_audit_events(
                 Value::text(event.entity.clone()),
                 Value::text(event.detail.clone()),
                 Value::optional_text(event.request_id.clone()),
+                Value::optional_text(event.purpose.clone()),
             ]);
         }
         bind_values(generated(sql), &values).execute(&mut **transaction).await?;
@@ -164,6 +181,7 @@ impl Store {
                     entity: row.try_get(7)?,
                     detail: row.try_get(8)?,
                     request_id: row.try_get(9)?,
+                    purpose: row.try_get(10)?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

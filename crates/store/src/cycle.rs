@@ -550,6 +550,7 @@ pub(crate) async fn apply_cycle_change_in(
             entity: "CareCycle".into(),
             detail: format!("{}: {} -> {}", change.event, change.from_stage, after.stage),
             request_id: None,
+            purpose: None,
         }],
         now,
     )
@@ -612,6 +613,7 @@ impl Store {
                     entity: "Letter".into(),
                     detail: format!("{} printed", row.try_get::<String, _>(1)?),
                     request_id: None,
+                    purpose: None,
                 });
             }
         }

@@ -319,6 +319,7 @@ impl ImportWriter {
                 entity: "PatientRecord".into(),
                 detail: describe_counts(&counts),
                 request_id: None,
+                purpose: None,
             })
             .collect();
         insert_audit_events(&mut transaction, &events, &now).await?;

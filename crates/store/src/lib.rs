@@ -17,6 +17,7 @@ mod online;
 mod plans;
 mod preparation;
 mod read;
+mod sharing;
 mod slots;
 mod sql;
 mod staff;
@@ -41,6 +42,7 @@ pub use read::{
     ConditionRow, EncounterRow, MedicationRow, ObservationRow, PatientListing, PatientRow, PatientSearch,
     RegisterPatient, RejectionRow, SampleRow,
 };
+pub use sharing::{BreakGlassRow, SearchPageRow};
 pub use slots::{
     GP_APPOINTMENT_MINUTES, GP_SYSTEM_NAME_PREFIX, GpAppointmentSync, NewClinicList, NewSlot, ScheduleRow, SlotRow,
     gp_system_clinician_name,

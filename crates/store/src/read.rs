@@ -52,12 +52,16 @@ pub struct PatientRow {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConditionRow {
+    /// Concord's own id of the row (the FHIR logical id).
+    pub id: String,
     pub condition: Condition,
     pub source_key: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObservationRow {
+    /// Concord's own id of the row (the FHIR logical id).
+    pub id: String,
     pub code: Code,
     pub term: String,
     pub observable: Option<String>,
@@ -296,14 +300,20 @@ impl Store {
     /// The patient's conditions, most recent onset first, excluding those recorded in error.
     pub async fn conditions(&self, patient_id: &str) -> Result<Vec<ConditionRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT code_system, code, term, onset, resolved, recorded, status, source_key FROM condition \
+            "SELECT code_system, code, term, onset, resolved, recorded, status, source_key, id FROM condition \
              WHERE patient_id = $1 AND status <> 'entered-in-error' ORDER BY onset DESC, term",
         )
         .bind(patient_id.to_owned())
         .fetch_all(self.pool())
         .await?;
         rows.iter()
-            .map(|row| Ok(ConditionRow { condition: condition_from_row(row, 0)?, source_key: row.try_get(7)? }))
+            .map(|row| {
+                Ok(ConditionRow {
+                    id: row.try_get(8)?,
+                    condition: condition_from_row(row, 0)?,
+                    source_key: row.try_get(7)?,
+                })
+            })
             .collect()
     }
 
@@ -312,7 +322,7 @@ impl Store {
     pub async fn observations(&self, patient_id: &str) -> Result<Vec<ObservationRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT code_system, code, term, observable, value_kind, value_text, value_number, unit, \
-             value_code_system, value_code, effective, status, source, unreadable_reason FROM observation \
+             value_code_system, value_code, effective, status, source, unreadable_reason, id FROM observation \
              WHERE patient_id = $1 AND status NOT IN ('entered-in-error', 'cancelled') ORDER BY effective DESC, id",
         )
         .bind(patient_id.to_owned())
@@ -323,6 +333,7 @@ impl Store {
                 let value_system: Option<String> = row.try_get(8)?;
                 let value_code: Option<String> = row.try_get(9)?;
                 Ok(ObservationRow {
+                    id: row.try_get(14)?,
                     code: Code::new(CodeSystem::from_uri(&row.try_get::<String, _>(0)?), row.try_get::<String, _>(1)?),
                     term: row.try_get(2)?,
                     observable: row.try_get(3)?,

@@ -284,6 +284,7 @@ impl Store {
                     last.starts_at
                 ),
                 request_id: None,
+                purpose: None,
             }],
             now,
         )
@@ -415,6 +416,7 @@ impl Store {
                 entity: "ClinicSlot".into(),
                 detail: format!("booked {purpose} with {name} ({role}) at {starts_at}"),
                 request_id: None,
+                purpose: None,
             }],
             now,
         )
@@ -464,6 +466,7 @@ impl Store {
                     slot.purpose, slot.clinician_name, slot.clinician_role, slot.starts_at
                 ),
                 request_id: None,
+                purpose: None,
             }],
             now,
         )
@@ -573,6 +576,7 @@ impl Store {
             entity: entity.into(),
             detail,
             request_id: None,
+            purpose: None,
         };
 
         // Which appointments take which slots. An appointment overlapping a Concord slot of the same

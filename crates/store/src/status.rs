@@ -539,6 +539,7 @@ impl Store {
                         entity: "RedFlag".into(),
                         detail: format!("{} ({}) raised", flag.rule_id, flag.severity),
                         request_id: None,
+                        purpose: None,
                     });
                 }
             }
@@ -689,6 +690,7 @@ impl Store {
                 entity: "RedFlag".into(),
                 detail: format!("action recorded on {rule_id}"),
                 request_id: None,
+                purpose: None,
             }],
             now,
         )

@@ -64,6 +64,7 @@ impl Store {
                 entity: "PersonalTarget".into(),
                 detail: format!("personal targets set: {detail}"),
                 request_id: None,
+                purpose: None,
             }],
             now,
         )

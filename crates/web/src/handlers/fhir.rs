@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use concord_app::AppError;
-use concord_app::api::{ApiCaller, SCOPES};
+use concord_app::api::{ApiCaller, COMPARTMENT, SCOPES};
 use concord_fhir::{Bundle, BundleEntry, BundleEntrySearch, Resource, uri};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -69,38 +69,70 @@ fn resource_json(resource: &Resource) -> serde_json::Value {
 }
 
 fn searchset(state: &AppState, resources: Vec<Resource>) -> serde_json::Value {
-    let base = format!("{}/fhir", state.concord.public_url);
     let total = resources.len() as u64;
+    bundle(state, "searchset", resources, Some(total), None)
+}
+
+/// A Bundle of `kind` holding `resources`, each with its full URL; `next` is the opaque link to
+/// the following page, if any.
+fn bundle(
+    state: &AppState,
+    kind: &str,
+    resources: Vec<Resource>,
+    total: Option<u64>,
+    next: Option<String>,
+) -> serde_json::Value {
+    let base = format!("{}/fhir", state.concord.public_url);
+    let search = kind == "searchset";
     let bundle = Bundle {
         id: Some(concord_store::new_id()),
         meta: None,
-        r#type: Some("searchset".into()),
+        r#type: Some(kind.into()),
         timestamp: Some(concord_fhir::FhirInstant(OffsetDateTime::now_utc())),
-        total: Some(total),
+        total,
         entry: resources
             .into_iter()
-            .map(|resource| {
-                let full_url = match &resource {
-                    Resource::Patient(item) => item.id.as_ref().map(|id| format!("{base}/Patient/{id}")),
-                    Resource::CarePlan(item) => item.id.as_ref().map(|id| format!("{base}/CarePlan/{id}")),
-                    Resource::Goal(item) => item.id.as_ref().map(|id| format!("{base}/Goal/{id}")),
-                    _ => None,
-                };
-                BundleEntry {
-                    full_url,
-                    resource: Some(resource),
-                    search: Some(BundleEntrySearch { mode: Some("match".into()) }),
-                    request: None,
-                }
+            .map(|resource| BundleEntry {
+                full_url: resource.id().map(|id| format!("{base}/{}/{id}", resource.resource_type())),
+                search: search.then(|| BundleEntrySearch { mode: Some("match".into()) }),
+                resource: Some(resource),
+                request: None,
             })
             .collect(),
     };
-    concord_fhir::resource_json(&bundle).unwrap_or_default()
+    let mut value = concord_fhir::resource_json(&bundle).unwrap_or_default();
+    if let Some(next) = next {
+        value["link"] = json!([{ "relation": "next", "url": next }]);
+    }
+    value
 }
 
 /// The CapabilityStatement: what this server supports.
 pub(crate) async fn metadata(State(state): State<AppState>) -> Response {
-    let read = |kind: &str, search: serde_json::Value| json!({ "type": kind, "interaction": [{ "code": "read" }, { "code": "search-type" }], "searchParam": search });
+    let mut resources = vec![json!({
+        "type": "Patient",
+        "interaction": [{ "code": "read" }, { "code": "search-type" }],
+        "searchParam": [{ "name": "identifier", "type": "token", "documentation": "The NHS number: https://fhir.nhs.uk/Id/nhs-number|NNNNNNNNNN; POST to Patient/_search (GET is refused so NHS numbers never travel in URLs)" }],
+        "operation": [{ "name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything" }]
+    })];
+    for kind in COMPARTMENT {
+        let mut interaction = vec![json!({ "code": "read" }), json!({ "code": "search-type" })];
+        let mut resource = json!({
+            "type": kind,
+            "searchParam": [
+                { "name": "patient", "type": "reference", "documentation": "Patient/{id}: the logical id, never the NHS number" },
+                { "name": "_count", "type": "number", "documentation": format!("page size, at most {MAX_COUNT} (default {DEFAULT_COUNT}); further pages by opaque next links") }
+            ]
+        });
+        if kind == "CarePlan" {
+            interaction.extend([json!({ "code": "vread" }), json!({ "code": "history-instance" })]);
+            resource["versioning"] = json!("versioned");
+            resource["readHistory"] = json!(true);
+        }
+        resource["interaction"] = json!(interaction);
+        resources.push(resource);
+    }
+    resources.push(json!({ "type": "Binary", "interaction": [{ "code": "read" }], "documentation": "The PDF a DocumentReference points to (application/pdf)" }));
     fhir(
         StatusCode::OK,
         json!({
@@ -118,17 +150,8 @@ pub(crate) async fn metadata(State(state): State<AppState>) -> Response {
                     "service": [{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR" }] }],
                     "description": format!("OAuth 2.0 client credentials at {}/auth/token; scopes {}", state.concord.public_url, SCOPES.join(", "))
                 },
-                "resource": [
-                    read("Patient", json!([{ "name": "identifier", "type": "token", "documentation": "The NHS number: https://fhir.nhs.uk/Id/nhs-number|NNNNNNNNNN; POST to Patient/_search" }])),
-                    {
-                        "type": "CarePlan",
-                        "versioning": "versioned",
-                        "readHistory": true,
-                        "interaction": [{ "code": "read" }, { "code": "vread" }, { "code": "history-instance" }, { "code": "search-type" }],
-                        "searchParam": [{ "name": "patient", "type": "reference" }]
-                    },
-                    { "type": "Goal", "interaction": [{ "code": "read" }] }
-                ]
+                "resource": resources,
+                "operation": [{ "name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything" }]
             }]
         }),
     )
@@ -229,68 +252,242 @@ pub(crate) async fn read_patient(
     }
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
-pub(crate) struct PatientQuery {
-    #[serde(default)]
-    patient: String,
+/// Page size when the client gives no `_count`.
+const DEFAULT_COUNT: usize = 50;
+/// The largest page served.
+const MAX_COUNT: usize = 500;
+
+/// A search's parameters: `patient` (or `subject`) as `Patient/{id}` and `_count`. Any other
+/// parameter is refused by name, so a client never believes a filter was applied when it was not.
+fn search_parameters(pairs: &[(String, String)]) -> Result<(String, usize), Response> {
+    let mut patient = None;
+    let mut count = DEFAULT_COUNT;
+    for (key, value) in pairs {
+        match key.as_str() {
+            "patient" | "subject" => {
+                let id = value.strip_prefix("Patient/").unwrap_or(value);
+                patient = Some(id.to_owned());
+            }
+            "_count" => match value.parse::<usize>() {
+                Ok(number) if number <= MAX_COUNT => count = number,
+                _ => {
+                    return Err(outcome(
+                        StatusCode::BAD_REQUEST,
+                        "invalid",
+                        &format!("_count: give a whole number from 0 to {MAX_COUNT}"),
+                    ));
+                }
+            },
+            "_format" => {}
+            other => {
+                return Err(outcome(
+                    StatusCode::BAD_REQUEST,
+                    "not-supported",
+                    &format!("The search parameter {other:?} is not supported here (patient and _count are)"),
+                ));
+            }
+        }
+    }
+    match patient.filter(|id| !id.is_empty() && id.len() <= 64) {
+        Some(id) => Ok((id, count)),
+        None => Err(outcome(StatusCode::BAD_REQUEST, "required", "Search by patient=Patient/{id}")),
+    }
 }
 
-async fn care_plans(state: &AppState, headers: &HeaderMap, patient: &str) -> Response {
+/// One page of `resources` (all of the search's matches) from `offset`, with an opaque next
+/// link when more remain.
+async fn page(
+    state: &AppState,
+    caller: &ApiCaller,
+    search: &str,
+    patient_id: &str,
+    resources: Vec<Resource>,
+    offset: usize,
+    count: usize,
+) -> Response {
+    let total = resources.len();
+    let end = offset.saturating_add(count).min(total);
+    let next = if end < total && count > 0 {
+        let row = concord_store::SearchPageRow {
+            search: search.to_owned(),
+            patient_id: patient_id.to_owned(),
+            offset: end as i64,
+            count: count as i64,
+        };
+        match state.concord.api_keep_page(caller, &row, OffsetDateTime::now_utc()).await {
+            Ok(token) => Some(format!("{}/fhir/_page/{token}", state.concord.public_url)),
+            Err(error) => return app_error(error),
+        }
+    } else {
+        None
+    };
+    let shown: Vec<Resource> = resources.into_iter().skip(offset).take(end.saturating_sub(offset)).collect();
+    fhir(StatusCode::OK, bundle(state, "searchset", shown, Some(total as u64), next))
+}
+
+/// Runs a search (`search` is a resource type, or `$everything`) and serves one page.
+async fn run_search(
+    state: &AppState,
+    caller: &ApiCaller,
+    search: &str,
+    patient_id: &str,
+    offset: usize,
+    count: usize,
+) -> Response {
+    let found = if search == "$everything" {
+        state.concord.api_everything(caller, patient_id).await
+    } else {
+        state.concord.api_search(caller, search, patient_id).await
+    };
+    match found {
+        Ok(resources) => page(state, caller, search, patient_id, resources, offset, count).await,
+        Err(error) => app_error(error),
+    }
+}
+
+async fn search(state: &AppState, headers: &HeaderMap, resource_type: &str, pairs: &[(String, String)]) -> Response {
+    if !COMPARTMENT.contains(&resource_type) {
+        return unknown().await;
+    }
     let caller = match bearer(state, headers).await {
         Ok(caller) => caller,
         Err(response) => return response,
     };
-    let patient_id = patient.strip_prefix("Patient/").unwrap_or(patient);
-    if patient_id.is_empty() {
-        return outcome(StatusCode::BAD_REQUEST, "invalid", "Search CarePlan by patient=Patient/{id}");
+    let (patient_id, count) = match search_parameters(pairs) {
+        Ok(parameters) => parameters,
+        Err(response) => return response,
+    };
+    run_search(state, &caller, resource_type, &patient_id, 0, count).await
+}
+
+/// `GET /fhir/{type}?patient=Patient/{id}` (the logical id, never the NHS number).
+pub(crate) async fn search_by_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(resource_type): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
+    search(&state, &headers, &resource_type, &pairs).await
+}
+
+/// `POST /fhir/{type}/_search` with the parameters in the form body.
+pub(crate) async fn search_by_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(resource_type): Path<String>,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    search(&state, &headers, &resource_type, &pairs).await
+}
+
+/// `GET /fhir/_page/{token}`: the next page of an earlier search by the same client.
+pub(crate) async fn next_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    let caller = match bearer(&state, &headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    match state.concord.api_page(&caller, &token, OffsetDateTime::now_utc()).await {
+        Ok(Some(row)) => {
+            run_search(
+                &state,
+                &caller,
+                &row.search,
+                &row.patient_id,
+                usize::try_from(row.offset).unwrap_or(0),
+                usize::try_from(row.count).unwrap_or(DEFAULT_COUNT),
+            )
+            .await
+        }
+        Ok(None) => outcome(StatusCode::GONE, "expired", "This page link has expired or is not yours; search again"),
+        Err(error) => app_error(error),
     }
-    match state.concord.api_plan(&caller, patient_id).await {
-        Ok(resources) => {
-            let plans = resources.into_iter().filter(|resource| matches!(resource, Resource::CarePlan(_))).collect();
-            fhir(StatusCode::OK, searchset(state, plans))
+}
+
+/// `GET|POST /fhir/Patient/{id}/$everything` (with `_count` paging).
+pub(crate) async fn everything(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
+    let caller = match bearer(&state, &headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let mut with_patient = pairs;
+    with_patient.push(("patient".into(), id));
+    let (patient_id, count) = match search_parameters(&with_patient) {
+        Ok(parameters) => parameters,
+        Err(response) => return response,
+    };
+    run_search(&state, &caller, "$everything", &patient_id, 0, count).await
+}
+
+/// `GET /fhir/{type}/{id}`: any served resource by its logical id.
+pub(crate) async fn read(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((resource_type, id)): Path<(String, String)>,
+) -> Response {
+    if !COMPARTMENT.contains(&resource_type.as_str()) {
+        return unknown().await;
+    }
+    let caller = match bearer(&state, &headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    match state.concord.api_read(&caller, &resource_type, &id).await {
+        Ok(resource) => with_etag(fhir(StatusCode::OK, resource_json(&resource)), &resource),
+        Err(error) => app_error(error),
+    }
+}
+
+/// `GET /fhir/Binary/{id}`: the PDF a DocumentReference points to.
+pub(crate) async fn binary(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let caller = match bearer(&state, &headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    match state.concord.api_binary(&caller, &id).await {
+        Ok(bytes) => {
+            (StatusCode::OK, [(header::CONTENT_TYPE, "application/pdf"), (header::CACHE_CONTROL, "no-store")], bytes)
+                .into_response()
         }
         Err(error) => app_error(error),
     }
 }
 
-/// `GET /fhir/CarePlan?patient=Patient/{id}` (the logical id, never the NHS number).
-pub(crate) async fn search_care_plans(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<PatientQuery>,
-) -> Response {
-    care_plans(&state, &headers, &query.patient).await
-}
-
-/// `POST /fhir/CarePlan/_search` with `patient=Patient/{id}`.
-pub(crate) async fn search_care_plans_by_post(
+/// `POST /fhir/Patient/$break-glass` with `identifier` (the NHS number) and `reason`: emergency
+/// access for a partner's clinician, time-limited and flagged to the practice's privacy officer.
+pub(crate) async fn break_glass(
     State(state): State<AppState>,
     headers: HeaderMap,
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> Response {
-    let patient = pairs.iter().find(|(key, _)| key == "patient").map(|(_, value)| value.clone()).unwrap_or_default();
-    care_plans(&state, &headers, &patient).await
-}
-
-pub(crate) async fn read_care_plan(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    read_plan_resource(&state, &headers, "CarePlan", &id).await
-}
-
-pub(crate) async fn read_goal(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    read_plan_resource(&state, &headers, "Goal", &id).await
-}
-
-async fn read_plan_resource(state: &AppState, headers: &HeaderMap, kind: &str, id: &str) -> Response {
-    let caller = match bearer(state, headers).await {
+    let caller = match bearer(&state, &headers).await {
         Ok(caller) => caller,
         Err(response) => return response,
     };
-    match state.concord.api_plan_resource(&caller, kind, id).await {
-        Ok(resource) => with_etag(fhir(StatusCode::OK, resource_json(&resource)), &resource),
+    let field =
+        |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap_or_default();
+    let identifier = field("identifier");
+    let number = identifier.strip_prefix(&format!("{}|", uri::NHS_NUMBER)).unwrap_or(&identifier);
+    match state.concord.api_break_glass(&caller, number, &field("reason"), OffsetDateTime::now_utc()).await {
+        Ok((patient_id, expires)) => fhir(
+            StatusCode::OK,
+            json!({
+                "resourceType": "Parameters",
+                "parameter": [
+                    { "name": "patient", "valueReference": { "reference": format!("Patient/{patient_id}") } },
+                    { "name": "expires", "valueInstant": concord_app::status::timestamp(expires) },
+                    { "name": "notice", "valueString": "This access is recorded, time-limited and will be reviewed by the practice's privacy officer. The person can see it." }
+                ]
+            }),
+        ),
         Err(error) => app_error(error),
     }
 }
@@ -362,4 +559,9 @@ pub(crate) async fn care_plan_version(
 /// Any other path under `/fhir`: an OperationOutcome, not an HTML page.
 pub(crate) async fn unknown() -> Response {
     outcome(StatusCode::NOT_FOUND, "not-supported", "This server does not support that resource or interaction")
+}
+
+/// A method the path does not take under `/fhir`.
+pub(crate) async fn not_allowed() -> Response {
+    outcome(StatusCode::METHOD_NOT_ALLOWED, "not-supported", "This server does not support that method here")
 }

@@ -24,8 +24,19 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, &'stat
     }
 }
 
-pub(crate) async fn not_found() -> PageError {
-    PageError::NotFound
+/// Anything unrouted: a page saying so, or under `/fhir` an OperationOutcome (FHIR clients read
+/// errors as resources, never as HTML).
+pub(crate) async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    if uri.path().starts_with("/fhir/") { super::fhir::unknown().await } else { PageError::NotFound.into_response() }
+}
+
+/// A method a route does not take: 405, as an OperationOutcome under `/fhir`.
+pub(crate) async fn method_not_allowed(uri: axum::http::Uri) -> axum::response::Response {
+    if uri.path().starts_with("/fhir/") {
+        super::fhir::not_allowed().await
+    } else {
+        axum::http::StatusCode::METHOD_NOT_ALLOWED.into_response()
+    }
 }
 
 const SCRIPT: &str = include_str!("../../static/concord.mjs");
