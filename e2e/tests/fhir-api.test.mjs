@@ -120,4 +120,118 @@ describe('the FHIR API', () => {
     assert.equal(unknown.body.resourceType, 'OperationOutcome')
     for (const plan of plans) assert.ok(!server.log().includes(plan.nhs_number), 'no NHS number reaches the log')
   })
+
+  const compartment = ['Condition', 'Observation', 'CarePlan', 'Goal', 'QuestionnaireResponse', 'DocumentReference', 'Consent', 'AuditEvent', 'Provenance']
+
+  test("the practice's own system reads every resource type, pages through $everything and fetches the plan's PDF", async () => {
+    const practice = JSON.parse(cli('report', 'organisations', '--format', 'json')).find((organisation) => organisation.kind === 'practice')
+    const client = JSON.parse(cli('client', 'create', '--org', practice.ods_code, '--name', 'Practice integration', '--scope', 'system/*.read'))
+    const bearer = (await token(client.client_id, client.client_secret)).body.access_token
+    const plan = JSON.parse(cli('report', 'plans', '--format', 'json')).find((row) => row.status === 'agreed' && row.version >= 2)
+    assert.ok(plan, 'the demo has an agreed plan in more than one version')
+    const found = await fhir(bearer, 'Patient/_search', { identifier: `https://fhir.nhs.uk/Id/nhs-number|${plan.nhs_number}` })
+    const patient = found.body.entry[0].resource
+
+    const served = [patient]
+    for (const type of compartment) {
+      const searched = await fhir(bearer, `${type}/_search`, { patient: `Patient/${patient.id}`, _count: '500' })
+      assert.equal(searched.status, 200, type)
+      assert.equal(searched.body.type, 'searchset', type)
+      const resources = searched.body.entry?.map((entry) => entry.resource) ?? []
+      assert.ok(resources.every((resource) => resource.resourceType === type), type)
+      if (['Condition', 'Observation', 'CarePlan', 'Goal', 'DocumentReference', 'Consent', 'AuditEvent', 'Provenance'].includes(type)) {
+        assert.ok(resources.length > 0, `${type}: the person with an agreed plan has some`)
+      }
+      if (resources.length) {
+        const one = await fhir(bearer, `${type}/${resources[0].id}`)
+        assert.equal(one.status, 200, `${type} read`)
+        assert.equal(one.body.id, resources[0].id)
+      }
+      served.push(...resources)
+    }
+    for (const result of validate(served)) assert.deepEqual(result.errors, [], `${result.resourceType}/${result.id}`)
+    const observation = served.find((resource) => resource.resourceType === 'Observation' && resource.valueQuantity)
+    assert.equal(observation.valueQuantity.system, 'http://unitsofmeasure.org', 'UCUM units')
+    assert.equal(observation.subject.reference, `Patient/${patient.id}`)
+    const consent = served.find((resource) => resource.resourceType === 'Consent')
+    assert.ok(['OPTIN', 'OPTOUT'].includes(consent.policyRule.coding[0].code))
+    const provenance = served.filter((resource) => resource.resourceType === 'Provenance')
+    assert.equal(provenance.length, plan.version, 'one Provenance per plan version')
+
+    // The agreed plan's PDF, as made at agreement.
+    const document = served.find((resource) => resource.resourceType === 'DocumentReference' && resource.status === 'current' && resource.type?.coding?.[0]?.code === '734163000')
+    assert.ok(document, 'the current plan is a DocumentReference')
+    const pdf = await fetch(document.content[0].attachment.url.replace(/^https?:\/\/[^/]+/, server.url), { headers: { authorization: `Bearer ${bearer}` } })
+    assert.equal(pdf.status, 200)
+    assert.equal(pdf.headers.get('content-type'), 'application/pdf')
+    assert.equal(Buffer.from(await pdf.arrayBuffer()).subarray(0, 5).toString(), '%PDF-')
+
+    // $everything in pages of 7, by opaque next links that carry no identifier.
+    let response = await fhir(bearer, `Patient/${patient.id}/$everything?_count=7`)
+    assert.equal(response.status, 200)
+    const total = response.body.total
+    const everything = []
+    const links = []
+    for (;;) {
+      everything.push(...(response.body.entry ?? []).map((entry) => entry.resource))
+      const next = response.body.link?.find((link) => link.relation === 'next')?.url
+      if (!next) break
+      links.push(next)
+      assert.ok(!next.includes(patient.id) && !next.includes(plan.nhs_number) && !next.includes('?'), `an opaque link: ${next}`)
+      response = await fhir(bearer, next.replace(/^https?:\/\/[^/]+\/fhir\//, ''))
+      assert.equal(response.status, 200)
+    }
+    assert.equal(everything.length, total, 'every page together is the whole')
+    assert.ok(links.length >= 2, 'more than one page')
+    assert.equal(new Set(everything.map((resource) => `${resource.resourceType}/${resource.id}`)).size, total, 'no resource twice')
+    assert.equal(everything[0].resourceType, 'Patient')
+    assert.ok(!everything.some((resource) => resource.resourceType === 'AuditEvent'), 'the audit trail is searched on its own')
+
+    // A page link is its client's only; a filter the server does not apply is refused by name.
+    const other = JSON.parse(cli('client', 'create', '--org', practice.ods_code, '--name', 'Another', '--scope', 'system/*.read'))
+    const otherBearer = (await token(other.client_id, other.client_secret)).body.access_token
+    const stolen = await fhir(otherBearer, links[0].replace(/^https?:\/\/[^/]+\/fhir\//, ''))
+    assert.equal(stolen.status, 410)
+    const filtered = await fhir(bearer, `Observation?patient=Patient/${patient.id}&code=http://loinc.org|4548-4`)
+    assert.equal(filtered.status, 400)
+    assert.match(filtered.body.issue[0].diagnostics, /"code"/)
+    assert.equal((await fhir(bearer, `Observation?patient=Patient/${patient.id}&_count=x`)).status, 400)
+
+    // Every read by the client is in the person's audit trail, with the client's organisation.
+    const audit = await fhir(bearer, `AuditEvent?patient=Patient/${patient.id}&_count=500`)
+    const byClient = audit.body.entry.map((entry) => entry.resource).filter((event) => event.agent[0].who.display === `client:${client.client_id}`)
+    assert.ok(byClient.length >= compartment.length, 'each search was audited')
+    assert.ok(byClient.every((event) => event.agent[1].who.identifier.value === practice.ods_code))
+  })
+
+  test('break-glass: a partner reads the plan of someone not sharing with it, with a reason, and it is recorded', async () => {
+    const partners = JSON.parse(cli('report', 'organisations', '--format', 'json')).filter((organisation) => organisation.kind === 'partner')
+    const client = JSON.parse(cli('client', 'create', '--org', partners[1].ods_code, '--name', 'Emergency department', '--scope', 'system/Patient.read system/CarePlan.read'))
+    const bearer = (await token(client.client_id, client.client_secret)).body.access_token
+    const plans = JSON.parse(cli('report', 'plans', '--format', 'json')).filter((row) => row.status === 'agreed')
+    let hidden
+    for (const plan of plans) {
+      const found = await fhir(bearer, 'Patient/_search', { identifier: `https://fhir.nhs.uk/Id/nhs-number|${plan.nhs_number}` })
+      if (found.body.total === 0) { hidden = plan; break }
+    }
+    assert.ok(hidden, 'someone does not share with this partner')
+    const identifier = `https://fhir.nhs.uk/Id/nhs-number|${hidden.nhs_number}`
+    const vague = await fhir(bearer, 'Patient/$break-glass', { identifier, reason: 'need it' })
+    assert.equal(vague.status, 400, 'a reason is required')
+    assert.match(vague.body.issue[0].diagnostics, /reason/)
+    const granted = await fhir(bearer, 'Patient/$break-glass', { identifier, reason: 'Unconscious in resus; need the contingency plan now' })
+    assert.equal(granted.status, 200)
+    assert.equal(granted.body.resourceType, 'Parameters')
+    const patientId = granted.body.parameter.find((parameter) => parameter.name === 'patient').valueReference.reference
+    const carePlans = await fhir(bearer, `CarePlan?${new URLSearchParams({ patient: patientId })}`)
+    assert.ok(carePlans.body.total >= 1, 'the plan is readable during break-glass')
+    assert.ok(carePlans.body.entry.some((entry) => entry.resource.partOf), 'with its contingency plans')
+
+    // Recorded with its reason, for the privacy officer and the person.
+    const audit = JSON.parse(cli('report', 'break-glass', '--format', 'json'))
+    const recorded = audit.find((row) => row.organisation === partners[1].ods_code)
+    assert.ok(recorded, 'the break-glass is on the privacy officer\'s list')
+    assert.equal(recorded.reason, 'Unconscious in resus; need the contingency plan now')
+    assert.equal(recorded.reviewed_at, null)
+  })
 })

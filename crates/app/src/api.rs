@@ -727,6 +727,22 @@ impl Concord {
     }
 }
 
+/// Why a record was touched, for the audit report: the recorded purpose, else what the actor's
+/// role implies (the practice's staff act for direct care; the person and their proxies for
+/// themselves).
+pub fn audit_purpose(event: &concord_store::AuditEntry) -> String {
+    if let Some(purpose) = &event.purpose {
+        return purpose.clone();
+    }
+    match event.actor_role.as_str() {
+        "patient" => "the person's own access".into(),
+        role if role.starts_with("proxy") => "proxy access for the person".into(),
+        "system" => "system process".into(),
+        role if role.starts_with("api") => "system access".into(),
+        _ => "direct care by the practice".into(),
+    }
+}
+
 /// How long a next-page link stays usable.
 pub const PAGE_MINUTES: i64 = 10;
 

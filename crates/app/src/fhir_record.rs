@@ -368,7 +368,7 @@ pub fn fhir_audit_event(entry: &AuditEntry, subject: &str, site: &str) -> Option
         Some(reason) if reason.starts_with("break-glass") => {
             concept(system::V3_ACT_REASON, "ETREAT", Some("Emergency Treatment"))
         }
-        _ if entry.actor_role.starts_with("person") || entry.actor_role.starts_with("proxy") => {
+        _ if entry.actor_role == "patient" || entry.actor_role == "proxy" => {
             concept(system::V3_ACT_REASON, "PATRQT", Some("patient requested"))
         }
         _ => concept(system::V3_ACT_REASON, "TREAT", Some("treatment")),

@@ -318,12 +318,21 @@ enum ReportCommand {
         #[arg(long)]
         on: Option<String>,
     },
-    /// The audit trail, newest first.
+    /// The audit trail, newest first: who (actor and role), which organisation, which person, what
+    /// (action and entity), when, and why (the purpose of a read outside the practice's own direct
+    /// care: shared care by consent or care team, break-glass with its reason).
     Audit {
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
         #[arg(long, default_value_t = 1000)]
         limit: i64,
+    },
+    /// Break-glass accesses for the privacy officer: those not yet reviewed (all with --all).
+    BreakGlass {
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -926,10 +935,40 @@ async fn report_command(concord: &Concord, report: ReportCommand) -> anyhow::Res
             json!(
                 events
                     .into_iter()
-                    .map(|event| json!({
-                        "id": event.id, "at": event.at, "actor": event.actor, "actor_role": event.actor_role,
-                        "organisation": event.organisation, "patient_id": event.patient_id, "action": event.action,
-                        "entity": event.entity, "detail": event.detail, "request_id": event.request_id,
+                    .map(|event| {
+                        let why = concord_app::api::audit_purpose(&event);
+                        json!({
+                            "id": event.id, "at": event.at, "actor": event.actor, "actor_role": event.actor_role,
+                            "organisation": event.organisation, "patient_id": event.patient_id, "action": event.action,
+                            "entity": event.entity, "detail": event.detail, "request_id": event.request_id,
+                            "why": why,
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            )
+        }
+        ReportCommand::BreakGlass { format, all } => {
+            let rows = concord.store.break_glass_list(!all, 10_000).await?;
+            if format == Format::Text {
+                for row in &rows {
+                    println!(
+                        "{} {} {} until {} {:?} {}",
+                        row.granted_at,
+                        row.organisation,
+                        row.actor,
+                        row.expires_at,
+                        row.reason,
+                        row.reviewed_at.as_deref().map_or("not reviewed".to_owned(), |at| format!("reviewed {at}"))
+                    );
+                }
+                return Ok(());
+            }
+            json!(
+                rows.into_iter()
+                    .map(|row| json!({
+                        "id": row.id, "patient_id": row.patient_id, "organisation": row.organisation, "actor": row.actor,
+                        "reason": row.reason, "granted_at": row.granted_at, "expires_at": row.expires_at,
+                        "reviewed_at": row.reviewed_at, "reviewed_by": row.reviewed_by, "review_note": row.review_note,
                     }))
                     .collect::<Vec<_>>()
             )
