@@ -507,7 +507,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn serve(concord: Concord, args: &ServeArgs) -> anyhow::Result<()> {
+async fn serve(mut concord: Concord, args: &ServeArgs) -> anyhow::Result<()> {
     let address: SocketAddr =
         args.listen.parse().with_context(|| format!("--listen {:?} is not HOST:PORT", args.listen))?;
     if !args.assets.join("nhsuk-frontend.min.css").exists() {
@@ -515,6 +515,11 @@ async fn serve(concord: Concord, args: &ServeArgs) -> anyhow::Result<()> {
     }
     let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("listening on {address}"))?;
     let bound = listener.local_addr()?;
+    if std::env::var_os("CONCORD_PUBLIC_URL").is_none() {
+        // Unconfigured: links the server writes (FHIR full URLs and next pages, letters) name the
+        // address it actually listens on.
+        concord.public_url = format!("http://{bound}");
+    }
     println!("listening on http://{bound}");
     std::io::stdout().flush()?;
     let transports = transports_from_env()?;
