@@ -236,12 +236,6 @@ impl Concord {
         }))
     }
 
-    /// Whether the client may see this person: their own practice's people for a practice's client;
-    /// for a partner, by the person's consent and care team (`partner_access`).
-    async fn api_may_see(&self, caller: &ApiCaller, patient_id: &str) -> Result<bool, AppError> {
-        Ok(self.api_access(caller, patient_id).await?.is_some())
-    }
-
     /// Why the client may see this person (the purpose its reads are audited with), or `None`.
     async fn api_access(&self, caller: &ApiCaller, patient_id: &str) -> Result<Option<String>, AppError> {
         let plan = self.load_plan(patient_id, None).await?;
@@ -306,16 +300,6 @@ impl Concord {
         patient_id: Option<&str>,
         entity: &str,
         detail: String,
-    ) -> Result<(), AppError> {
-        self.audit_api_for(caller, patient_id, entity, detail, None).await
-    }
-
-    async fn audit_api_for(
-        &self,
-        caller: &ApiCaller,
-        patient_id: Option<&str>,
-        entity: &str,
-        detail: String,
         purpose: Option<String>,
     ) -> Result<(), AppError> {
         self.store
@@ -345,11 +329,13 @@ impl Concord {
             .search_patients(&concord_store::PatientSearch { nhs_number: Some(number), ..Default::default() }, 5)
             .await?;
         let mut patients = Vec::new();
+        let mut why = None;
         for listing in found {
-            if self.api_may_see(caller, &listing.id).await?
+            if let Some(purpose) = self.api_access(caller, &listing.id).await?
                 && let Some(person) = self.store.patient(&listing.id).await?
             {
                 patients.push(fhir_patient(&listing.id, &person.patient));
+                why.get_or_insert(purpose);
             }
         }
         self.audit_api(
@@ -357,6 +343,7 @@ impl Concord {
             patients.first().and_then(|patient| patient.id.as_deref()),
             "Patient",
             format!("search: {} found", patients.len()),
+            why,
         )
         .await?;
         Ok(patients)
@@ -365,12 +352,12 @@ impl Concord {
     /// One person, if the client may see them. Audited.
     pub async fn api_patient(&self, caller: &ApiCaller, patient_id: &str) -> Result<Patient, AppError> {
         caller.require("system/Patient.read")?;
-        if !self.api_may_see(caller, patient_id).await? {
+        let Some(purpose) = self.api_access(caller, patient_id).await? else {
             return Err(AppError::NotFound(format!("Patient/{patient_id} is not known to this client")));
-        }
+        };
         let person =
             self.store.patient(patient_id).await?.ok_or_else(|| AppError::NotFound("no such patient".into()))?;
-        self.audit_api(caller, Some(patient_id), "Patient", "read".into()).await?;
+        self.audit_api(caller, Some(patient_id), "Patient", "read".into(), Some(purpose)).await?;
         Ok(fhir_patient(patient_id, &person.patient))
     }
 
@@ -379,7 +366,7 @@ impl Concord {
         caller.require("system/CarePlan.read")?;
         let Some(view) = self.load_plan(patient_id, None).await? else { return Ok(vec![]) };
         let Some(purpose) = self.api_access_with(caller, patient_id, Some(&view)).await? else { return Ok(vec![]) };
-        self.audit_api_for(
+        self.audit_api(
             caller,
             Some(patient_id),
             "CarePlan",
@@ -421,7 +408,7 @@ impl Concord {
             return Err(not_found());
         };
         let history = self.plan_history_resources(&patient_id, &newest).await?;
-        self.audit_api_for(
+        self.audit_api(
             caller,
             Some(&patient_id),
             "CarePlan",
@@ -560,7 +547,7 @@ impl Concord {
         }
         let Some(purpose) = self.api_access(caller, patient_id).await? else { return Ok(vec![]) };
         let resources = self.compartment(resource_type, patient_id).await?;
-        self.audit_api_for(
+        self.audit_api(
             caller,
             Some(patient_id),
             resource_type,
@@ -586,7 +573,7 @@ impl Concord {
             .into_iter()
             .find(|resource| resource.id() == Some(id))
             .ok_or_else(not_found)?;
-        self.audit_api_for(caller, Some(&patient_id), resource_type, format!("{resource_type} read"), Some(purpose))
+        self.audit_api(caller, Some(&patient_id), resource_type, format!("{resource_type} read"), Some(purpose))
             .await?;
         Ok(found)
     }
@@ -608,7 +595,7 @@ impl Concord {
             resources.extend(self.compartment(resource_type, patient_id).await?);
             types.push(resource_type);
         }
-        self.audit_api_for(
+        self.audit_api(
             caller,
             Some(patient_id),
             "Patient/$everything",
@@ -634,8 +621,7 @@ impl Concord {
         let bytes = base64::engine::general_purpose::STANDARD.decode(encoded.as_bytes()).map_err(|_| {
             StoreError::Corrupt { table: "stored PDF", column: "pdf_base64", reason: "not base64".into() }
         })?;
-        self.audit_api_for(caller, Some(&patient_id), "DocumentReference", format!("{id} PDF read"), Some(purpose))
-            .await?;
+        self.audit_api(caller, Some(&patient_id), "DocumentReference", format!("{id} PDF read"), Some(purpose)).await?;
         Ok(bytes)
     }
 

@@ -259,7 +259,7 @@ const MAX_COUNT: usize = 500;
 
 /// A search's parameters: `patient` (or `subject`) as `Patient/{id}` and `_count`. Any other
 /// parameter is refused by name, so a client never believes a filter was applied when it was not.
-fn search_parameters(pairs: &[(String, String)]) -> Result<(String, usize), Response> {
+fn search_parameters(pairs: &[(String, String)]) -> Result<(String, usize), (StatusCode, &'static str, String)> {
     let mut patient = None;
     let mut count = DEFAULT_COUNT;
     for (key, value) in pairs {
@@ -271,26 +271,26 @@ fn search_parameters(pairs: &[(String, String)]) -> Result<(String, usize), Resp
             "_count" => match value.parse::<usize>() {
                 Ok(number) if number <= MAX_COUNT => count = number,
                 _ => {
-                    return Err(outcome(
+                    return Err((
                         StatusCode::BAD_REQUEST,
                         "invalid",
-                        &format!("_count: give a whole number from 0 to {MAX_COUNT}"),
+                        format!("_count: give a whole number from 0 to {MAX_COUNT}"),
                     ));
                 }
             },
             "_format" => {}
             other => {
-                return Err(outcome(
+                return Err((
                     StatusCode::BAD_REQUEST,
                     "not-supported",
-                    &format!("The search parameter {other:?} is not supported here (patient and _count are)"),
+                    format!("The search parameter {other:?} is not supported here (patient and _count are)"),
                 ));
             }
         }
     }
     match patient.filter(|id| !id.is_empty() && id.len() <= 64) {
         Some(id) => Ok((id, count)),
-        None => Err(outcome(StatusCode::BAD_REQUEST, "required", "Search by patient=Patient/{id}")),
+        None => Err((StatusCode::BAD_REQUEST, "required", "Search by patient=Patient/{id}".into())),
     }
 }
 
@@ -355,7 +355,7 @@ async fn search(state: &AppState, headers: &HeaderMap, resource_type: &str, pair
     };
     let (patient_id, count) = match search_parameters(pairs) {
         Ok(parameters) => parameters,
-        Err(response) => return response,
+        Err((status, code, text)) => return outcome(status, code, &text),
     };
     run_search(state, &caller, resource_type, &patient_id, 0, count).await
 }
@@ -422,7 +422,7 @@ pub(crate) async fn everything(
     with_patient.push(("patient".into(), id));
     let (patient_id, count) = match search_parameters(&with_patient) {
         Ok(parameters) => parameters,
-        Err(response) => return response,
+        Err((status, code, text)) => return outcome(status, code, &text),
     };
     run_search(&state, &caller, "$everything", &patient_id, 0, count).await
 }

@@ -1,0 +1,210 @@
+//! Sharing with clinicians outside the practice, on real databases: a partner sees a person only
+//! while their consent covers it (a change takes effect at once), break-glass needs a reason, is
+//! time-limited, recorded with its reason and waits for the privacy officer; every resource type
+//! is served only with its scope; every access is audited with why; paging tokens are the
+//! searching client's alone.
+
+use concord_app::AppError;
+use concord_app::api::{ApiCaller, COMPARTMENT};
+use concord_app::record::StaffMember;
+use concord_domain::access::StaffRole;
+use concord_domain::plan::{Action, CarePlan, Contingency, Goal, PlanName, Sharing};
+use concord_fhir::Resource;
+use time::{Duration, OffsetDateTime};
+
+mod common;
+
+const GRACE: &str = "9434765919";
+
+fn population() -> std::path::PathBuf {
+    let directory = common::scratch("concord-app-sharing");
+    let write = |name: &str, text: &str| std::fs::write(directory.join(name), text).unwrap();
+    write(
+        "organisations.csv",
+        "ods_code,name,kind,parent_ods_code\nY99,North Region,region,\nU12345,Riverside PCN,pcn,Y99\n\
+         F83004,Mill Lane Surgery,practice,U12345\nNZZ01,Riverside Community Services,partner,\n\
+         RZZ01,Riverside Hospital,partner,\n",
+    );
+    write(
+        "patients.csv",
+        "record_id,nhs_number,given_name,family_name,birth_date,sex,practice_ods_code,registered_from\n\
+         P1,9434765919,Grace,Okafor,1948-02-11,female,F83004,2000-01-01\n",
+    );
+    write(
+        "conditions.csv",
+        "record_id,nhs_number,code,term,onset_date,status\nC1,9434765919,44054006,Type 2 diabetes mellitus,2012-04-01,active\n",
+    );
+    let today = OffsetDateTime::now_utc().date();
+    let mut observations =
+        String::from("record_id,nhs_number,local_patient_id,code_system,code,term,effective_at,value,unit,status\n");
+    for (index, days_ago) in [400, 300, 200, 100, 20].iter().enumerate() {
+        let day = today - Duration::days(*days_ago);
+        observations.push_str(&format!(
+            "H{index},9434765919,,snomed,999791000000106,HbA1c level - IFCC standardised,{day}T09:00,{},mmol/mol,final\n",
+            60 - index
+        ));
+    }
+    write("observations.csv", &observations);
+    directory
+}
+
+fn plan(today: time::Date, sharing: Sharing) -> CarePlan {
+    CarePlan {
+        name: PlanName::HealthPlan,
+        goals: vec![Goal {
+            words: "Walk to the allotment without stopping".into(),
+            importance: 8,
+            actions: vec![Action { what: "Walk for 15 minutes".into(), confidence: 7, ..Default::default() }],
+        }],
+        contingencies: vec![Contingency {
+            name: "Low blood sugar (hypo)".into(),
+            triggers: "Missing a meal after taking my tablets".into(),
+            what_to_do: "Take 5 jelly babies, then a snack".into(),
+            ..Default::default()
+        }],
+        review_date: Some(today + Duration::days(180)),
+        review_by: "Practice nurse".into(),
+        agreed_by: "Grace Okafor".into(),
+        sharing,
+        ..Default::default()
+    }
+}
+
+async fn caller(concord: &concord_app::Concord, organisation: &str, scope: &str) -> ApiCaller {
+    let now = OffsetDateTime::now_utc();
+    let client = concord.create_api_client(organisation, "test system", scope, now).await.unwrap();
+    let token = concord.issue_api_token(&client.client_id, &client.client_secret, now).await.unwrap();
+    concord.api_caller(&token.access_token).await.unwrap().unwrap()
+}
+
+async fn sees(concord: &concord_app::Concord, client: &ApiCaller) -> bool {
+    !concord.api_search_patients(client, GRACE).await.unwrap().is_empty()
+}
+
+async fn audited_by(concord: &concord_app::Concord, client: &ApiCaller) -> Vec<concord_store::AuditEntry> {
+    let actor = format!("client:{}", client.client_id);
+    concord
+        .store
+        .audit_events(&concord_store::AuditFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|event| event.actor == actor)
+        .collect()
+}
+
+#[tokio::test]
+async fn consent_governs_partners_break_glass_is_recorded_and_every_read_is_audited_with_why() {
+    for concord in common::engines("app_sharing").await {
+        let now = OffsetDateTime::now_utc();
+        let today = now.date();
+        common::import(&concord, vec![population()], today).await;
+        let grace = common::patient_id(&concord, GRACE).await;
+        let nurse: StaffMember = common::staff(StaffRole::Nurse, "Nurse Patel", "F83004");
+        let community = caller(&concord, "NZZ01", "system/*.read").await;
+        let hospital = caller(&concord, "RZZ01", "system/Patient.read system/CarePlan.read").await;
+        let practice = caller(&concord, "F83004", "system/*.read").await;
+
+        // No plan, no consent: partners see no one; the practice's own system sees its patient.
+        assert!(!sees(&concord, &community).await);
+        assert!(sees(&concord, &practice).await);
+
+        // Consent to the community service only.
+        let shared = Sharing { organisations: vec!["NZZ01".into()], refused: false };
+        concord.record_plan(&nurse, &grace, 0, plan(today, shared), true, now).await.unwrap().unwrap();
+        assert!(sees(&concord, &community).await);
+        assert!(!sees(&concord, &hospital).await, "consent names the organisation");
+        assert!(matches!(concord.api_patient(&hospital, &grace).await, Err(AppError::NotFound(_))));
+
+        // Every compartment type, searched and read by id, only with its scope.
+        for resource_type in COMPARTMENT {
+            let found = concord.api_search(&community, resource_type, &grace).await.unwrap();
+            assert!(found.iter().all(|resource| resource.resource_type() == resource_type), "{resource_type}");
+            if let Some(first) = found.first() {
+                let id = first.id().unwrap();
+                let read = concord.api_read(&community, resource_type, id).await.unwrap();
+                assert_eq!(read.id(), Some(id));
+            }
+            let hidden = concord.api_search(&hospital, resource_type, &grace).await;
+            match resource_type {
+                "CarePlan" => assert!(hidden.unwrap().is_empty(), "not shared: nothing, not an error"),
+                _ => assert!(matches!(hidden, Err(AppError::Forbidden(_))), "{resource_type} needs its scope"),
+            }
+        }
+        let observations = concord.api_search(&community, "Observation", &grace).await.unwrap();
+        assert_eq!(observations.len(), 5);
+        let consent = concord.api_search(&community, "Consent", &grace).await.unwrap();
+        let Some(Resource::Consent(consent)) = consent.first() else { panic!("a Consent") };
+        assert_eq!(consent.provision.as_ref().unwrap().actor.len(), 1);
+        let everything = concord.api_everything(&community, &grace).await.unwrap();
+        assert_eq!(everything[0].resource_type(), "Patient");
+        assert!(everything.iter().all(|resource| resource.resource_type() != "AuditEvent"));
+        assert!(everything.iter().any(|resource| resource.resource_type() == "Provenance"));
+
+        // Each read is audited with the client's organisation and why.
+        let audited = audited_by(&concord, &community).await;
+        let reads: Vec<_> = audited.iter().filter(|event| event.action == "read").collect();
+        assert!(reads.len() >= COMPARTMENT.len() * 2, "{} reads audited", reads.len());
+        assert!(reads.iter().all(|event| event.organisation.as_deref() == Some("NZZ01")));
+        assert!(reads.iter().filter(|event| event.patient_id.is_some()).all(|event| {
+            event.patient_id.as_deref() == Some(grace.as_str())
+                && event.purpose.as_deref() == Some("shared care: consent")
+        }));
+
+        // The person withdraws consent: at once, the community service sees nothing.
+        let refused = Sharing { organisations: vec![], refused: true };
+        concord.record_plan(&nurse, &grace, 1, plan(today, refused), true, now).await.unwrap().unwrap();
+        assert!(!sees(&concord, &community).await, "a consent change takes effect at once");
+        assert!(concord.api_search(&community, "Observation", &grace).await.unwrap().is_empty());
+
+        // Break-glass: refused without a real reason or for the practice; then granted, recorded
+        // with its reason, time-limited, on the privacy officer's list until reviewed.
+        assert!(matches!(concord.api_break_glass(&hospital, GRACE, "urgent", now).await, Err(AppError::Invalid(_))));
+        assert!(matches!(
+            concord.api_break_glass(&practice, GRACE, "Seen in clinic, urgent need", now).await,
+            Err(AppError::Invalid(_))
+        ));
+        let reason = "Collapsed in the emergency department; need the contingency plan";
+        let (id, until) = concord.api_break_glass(&hospital, GRACE, reason, now).await.unwrap();
+        assert_eq!(id, grace);
+        assert_eq!(until, now + Duration::minutes(concord_app::api::BREAK_GLASS_MINUTES));
+        assert!(sees(&concord, &hospital).await, "break-glass overrides even a refusal, recorded");
+        assert!(!concord.api_plan(&hospital, &grace).await.unwrap().is_empty());
+        let purposes: Vec<_> =
+            audited_by(&concord, &hospital).await.into_iter().filter_map(|event| event.purpose).collect();
+        assert!(purposes.iter().any(|purpose| purpose == &format!("break-glass: {reason}")), "{purposes:?}");
+        let waiting = concord.store.break_glass_list(true, 10).await.unwrap();
+        assert_eq!(waiting.len(), 1);
+        assert_eq!((waiting[0].organisation.as_str(), waiting[0].reason.as_str()), ("RZZ01", reason));
+        let officer = concord_domain::audit::Actor::User { username: "privacy".into(), role: "privacy_officer".into() };
+        assert!(
+            concord
+                .store
+                .review_break_glass(&waiting[0].id, "Privacy Officer", "Appropriate", &officer, "2030-01-01T00:00:00Z")
+                .await
+                .unwrap()
+        );
+        assert!(concord.store.break_glass_list(true, 10).await.unwrap().is_empty());
+        assert!(
+            !concord
+                .store
+                .review_break_glass(&waiting[0].id, "Privacy Officer", "again", &officer, "2030-01-01T00:00:00Z")
+                .await
+                .unwrap()
+        );
+        // Another partner is not covered by this partner's break-glass.
+        assert!(!sees(&concord, &community).await);
+
+        // A paging token is its client's alone.
+        let row = concord_store::SearchPageRow {
+            search: "Observation".into(),
+            patient_id: grace.clone(),
+            offset: 2,
+            count: 2,
+        };
+        let token = concord.api_keep_page(&practice, &row, now).await.unwrap();
+        assert_eq!(concord.api_page(&practice, &token, now).await.unwrap(), Some(row));
+        assert_eq!(concord.api_page(&community, &token, now).await.unwrap(), None);
+        assert_eq!(concord.api_page(&practice, &token, now + Duration::hours(1)).await.unwrap(), None, "lapsed");
+    }
+}
