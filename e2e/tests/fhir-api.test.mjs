@@ -197,6 +197,28 @@ describe('the FHIR API', () => {
     assert.match(filtered.body.issue[0].diagnostics, /"code"/)
     assert.equal((await fhir(bearer, `Observation?patient=Patient/${patient.id}&_count=x`)).status, 400)
 
+    // Back to the GP record: the practice's system takes what Concord recorded, applies it, and
+    // confirms; what it confirmed is not sent again.
+    const gp = await fhir(bearer, `Patient/${patient.id}/$gp-record`)
+    assert.equal(gp.status, 200)
+    assert.equal(gp.body.type, 'transaction')
+    assert.ok(gp.body.entry.length >= 2, 'results and the agreed plan at least')
+    assert.ok(gp.body.entry.some((entry) => entry.resource.resourceType === 'DocumentReference' && entry.resource.content[0].attachment.data))
+    for (const result of validate(gp.body.entry.map((entry) => entry.resource))) assert.deepEqual(result.errors, [], `${result.resourceType}`)
+    const confirmation = {
+      resourceType: 'Bundle',
+      type: 'transaction-response',
+      entry: gp.body.entry.map((entry, index) => ({ response: { status: '201 Created', location: `${entry.resource.resourceType}/gp-${index}/_history/1` } }))
+    }
+    const filing = await fetch(`${server.url}/fhir/Bundle/${gp.body.id}/$filed`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(confirmation)
+    }).then((response) => response.json())
+    assert.equal(filing.parameter[0].valueInteger, gp.body.entry.length)
+    const nothingLeft = await fhir(bearer, `Patient/${patient.id}/$gp-record`)
+    assert.equal(nothingLeft.body.entry?.length ?? 0, 0, 'everything filed')
+
     // Every read by the client is in the person's audit trail, with the client's organisation.
     const audit = await fhir(bearer, `AuditEvent?patient=Patient/${patient.id}&_count=500`)
     const byClient = audit.body.entry.map((entry) => entry.resource).filter((event) => event.agent[0].who.display === `client:${client.client_id}`)

@@ -99,6 +99,11 @@ impl ApiCaller {
         })
     }
 
+    /// Who the client is in the audit trail.
+    pub fn actor_for_audit(&self) -> Actor {
+        self.actor()
+    }
+
     /// Refused unless the token carries `scope`.
     pub fn require(&self, scope: &str) -> Result<(), AppError> {
         if self.has(scope) { Ok(()) } else { Err(AppError::Forbidden("the token does not carry the scope this needs")) }

@@ -286,6 +286,7 @@ pub fn fhir_document(document: &MadeDocument<'_>, subject: &str, base: &str) -> 
     DocumentReference {
         id: Some(document.id.clone()),
         meta: None,
+        identifier: vec![],
         status: if document.superseded { "superseded" } else { "current" }.into(),
         doc_status: Some("final".into()),
         r#type: Some(kind),

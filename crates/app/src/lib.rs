@@ -14,6 +14,7 @@ pub mod cycle;
 pub mod demo;
 pub mod fhir_export;
 pub mod fhir_record;
+pub mod gp_record;
 pub mod import;
 pub mod letters;
 pub mod online;

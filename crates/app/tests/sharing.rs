@@ -208,3 +208,122 @@ async fn consent_governs_partners_break_glass_is_recorded_and_every_read_is_audi
         assert_eq!(concord.api_page(&practice, &token, now + Duration::hours(1)).await.unwrap(), None, "lapsed");
     }
 }
+
+#[tokio::test]
+async fn the_gp_record_export_is_filed_on_confirmation_and_round_trips_without_duplicates() {
+    use concord_app::cycle::Caller;
+    use std::collections::BTreeMap;
+    for concord in common::engines("app_gp_record").await {
+        let now = OffsetDateTime::now_utc();
+        let today = now.date();
+        common::import(&concord, vec![population()], today).await;
+        let grace = common::patient_id(&concord, GRACE).await;
+        let hca: StaffMember = common::staff(StaffRole::HealthcareAssistant, "Priya", "F83004");
+        let nurse: StaffMember = common::staff(StaffRole::Nurse, "Nurse Patel", "F83004");
+        let visit: BTreeMap<String, String> =
+            [("systolic_bp", "132"), ("diastolic_bp", "78")].into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        concord.record_visit(&hca, &grace, &visit, now).await.unwrap().unwrap();
+        let mut agreed = plan(today, Sharing::default());
+        agreed.treatments = vec!["Increase metformin to 1 g twice a day".into()];
+        concord.record_plan(&nurse, &grace, 0, agreed, true, now).await.unwrap().unwrap();
+
+        // Nothing for the GP record without permission to manage data.
+        assert!(matches!(
+            concord.gp_record_export(Caller::Staff(&hca), &grace, now).await,
+            Err(AppError::Forbidden(_))
+        ));
+        let export = concord.gp_record_export(Caller::Console, &grace, now).await.unwrap();
+        let json = concord_fhir::resource_json(&export.bundle).unwrap();
+        assert_eq!(json["type"], "transaction");
+        let entries = json["entry"].as_array().unwrap();
+        let kinds: Vec<&str> =
+            entries.iter().map(|entry| entry["resource"]["resourceType"].as_str().unwrap()).collect();
+        assert_eq!(kinds.iter().filter(|kind| **kind == "Task").count(), 1, "{kinds:?}");
+        assert_eq!(kinds.iter().filter(|kind| **kind == "DocumentReference").count(), 1, "the agreed plan's PDF");
+        let results: Vec<_> = entries
+            .iter()
+            .filter(|entry| entry["resource"]["valueQuantity"].is_object())
+            .map(|entry| entry["resource"]["valueQuantity"]["value"].to_string())
+            .collect();
+        assert_eq!(results.len(), 2, "the two blood pressure readings: {results:?}");
+        for entry in entries {
+            assert_eq!(entry["request"]["method"], "POST");
+            assert!(entry["request"]["ifNoneExist"].as_str().unwrap().starts_with("identifier=urn:concord:record|"));
+            let subject = if entry["resource"]["resourceType"] == "Task" { "for" } else { "subject" };
+            assert_eq!(entry["resource"][subject]["identifier"]["value"], GRACE, "named by NHS number");
+        }
+        let pdf = entries.iter().find(|entry| entry["resource"]["resourceType"] == "DocumentReference").unwrap();
+        assert!(pdf["resource"]["content"][0]["attachment"]["data"].as_str().unwrap().starts_with("JVBERi0"), "%PDF-");
+        assert!(
+            entries.iter().any(|entry| entry["resource"]["code"]["text"]
+                .as_str()
+                .is_some_and(|text| text == "Chronic disease initial assessment")),
+            "an unconfirmed code goes as text"
+        );
+
+        // The GP system files all but the task (refused); only the task goes again.
+        let task_position = kinds.iter().position(|kind| *kind == "Task").unwrap();
+        let response = serde_json::json!({
+            "resourceType": "Bundle",
+            "type": "transaction-response",
+            "entry": kinds.iter().enumerate().map(|(index, kind)| if index == task_position {
+                serde_json::json!({ "response": { "status": "400 Bad Request" } })
+            } else {
+                serde_json::json!({ "response": { "status": "201 Created", "location": format!("{kind}/gp-{index}/_history/1") } })
+            }).collect::<Vec<_>>()
+        });
+        let actor = concord_domain::audit::Actor::System("gp-system".into());
+        let filed = concord.gp_record_filed(&actor, None, &export.export_id, &response, now).await.unwrap();
+        assert_eq!(filed, entries.len() - 1);
+        assert_eq!(concord.gp_record_filed(&actor, None, &export.export_id, &response, now).await.unwrap(), 0, "once");
+        assert!(matches!(
+            concord
+                .gp_record_filed(&actor, None, &export.export_id, &serde_json::json!({"resourceType": "Bundle"}), now)
+                .await,
+            Err(AppError::Invalid(_))
+        ));
+        assert!(matches!(
+            concord.gp_record_filed(&actor, None, "no-such-export", &response, now).await,
+            Err(AppError::NotFound(_))
+        ));
+        let again = concord.gp_record_export(Caller::Console, &grace, now).await.unwrap();
+        let kinds_again: Vec<&str> =
+            again.bundle.entry.iter().map(|entry| entry.resource.as_ref().unwrap().resource_type()).collect();
+        assert_eq!(kinds_again, ["Task"], "only what was not filed goes again");
+        let audited = concord
+            .store
+            .audit_events(&concord_store::AuditFilter { patient_id: Some(grace.clone()), ..Default::default() })
+            .await
+            .unwrap();
+        assert!(audited.iter().any(|event| event.entity == "GpRecordFiling"));
+        assert_eq!(audited.iter().filter(|event| event.entity == "GpRecordExport").count(), 2);
+
+        // Round trip: the GP system's next extract brings the results back with its own ids; they
+        // are recognised as the same records, not copied.
+        let before = concord.store.observations(&grace).await.unwrap();
+        let extract = serde_json::json!({
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": entries.iter().enumerate()
+                .filter(|(_, entry)| entry["resource"]["resourceType"] == "Observation")
+                .map(|(index, entry)| {
+                    let mut resource = entry["resource"].clone();
+                    resource["id"] = serde_json::json!(format!("gp-{index}"));
+                    serde_json::json!({ "fullUrl": format!("https://gp.example/Observation/gp-{index}"), "resource": resource })
+                })
+                .collect::<Vec<_>>()
+        });
+        let directory = common::scratch("concord-gp-extract");
+        std::fs::write(directory.join("gp-extract.json"), extract.to_string()).unwrap();
+        common::import(&concord, vec![directory], today).await;
+        let after = concord.store.observations(&grace).await.unwrap();
+        assert_eq!(after.len(), before.len(), "no duplicates");
+        let values = |rows: &[concord_store::ObservationRow]| {
+            let mut values: Vec<_> =
+                rows.iter().map(|row| (row.code.code.clone(), row.value_text.clone(), row.effective.clone())).collect();
+            values.sort();
+            values
+        };
+        assert_eq!(values(&after), values(&before), "the same codes, values and times");
+    }
+}

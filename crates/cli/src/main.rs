@@ -94,6 +94,20 @@ enum ExportCommand {
         #[arg(long)]
         nhs_number: String,
     },
+    /// What Concord recorded for the person that the GP record must hold and does not yet
+    /// (docs/gp-record.md): a FHIR transaction Bundle on standard output, whose id names the export
+    /// in `concord export gp-filed`.
+    GpRecord {
+        #[arg(long)]
+        nhs_number: String,
+    },
+    /// Marks filed the items the GP system confirmed: its transaction-response (a file) to export
+    /// `--export`. Prints how many were filed.
+    GpFiled {
+        #[arg(long)]
+        export: String,
+        response: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -484,6 +498,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .plan_bundle(concord_app::cycle::Caller::Console, &patient, time::OffsetDateTime::now_utc())
                 .await?;
             println!("{}", serde_json::to_string_pretty(&concord_fhir::resource_json(&bundle)?)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { what: ExportCommand::GpRecord { nhs_number } } => {
+            let concord = open(&cli.database).await?;
+            let patient = person_by_nhs_number(&concord, &nhs_number).await?;
+            let export = concord
+                .gp_record_export(concord_app::cycle::Caller::Console, &patient, time::OffsetDateTime::now_utc())
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&concord_fhir::resource_json(&export.bundle)?)?);
+            eprintln!("export {}: {} item(s)", export.export_id, export.bundle.entry.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { what: ExportCommand::GpFiled { export, response } } => {
+            let text = std::fs::read_to_string(&response).with_context(|| format!("reading {}", response.display()))?;
+            let value: serde_json::Value =
+                serde_json::from_str(&text).with_context(|| format!("{} is not JSON", response.display()))?;
+            let concord = open(&cli.database).await?;
+            let filed = concord
+                .gp_record_filed(&Actor::System("cli".into()), None, &export, &value, time::OffsetDateTime::now_utc())
+                .await?;
+            println!("{}", json!({ "export": export, "filed": filed }));
             Ok(ExitCode::SUCCESS)
         }
         Command::User { command: UserCommand::Create { username, name, role, organisation } } => {

@@ -33,7 +33,7 @@ pub use primitives::{DateTimeError, Decimal, FhirDate, FhirDateTime, FhirInstant
 pub use records::{
     Attachment, AuditEvent, AuditEventAgent, AuditEventEntity, AuditEventSource, Consent, ConsentActor,
     ConsentProvision, DocumentReference, DocumentReferenceContent, DocumentReferenceContext, Provenance,
-    ProvenanceAgent, QuestionnaireResponse, QuestionnaireResponseAnswer, QuestionnaireResponseItem,
+    ProvenanceAgent, QuestionnaireResponse, QuestionnaireResponseAnswer, QuestionnaireResponseItem, Task,
 };
 pub use reference::ReferenceTarget;
 pub use resources::{
@@ -64,6 +64,7 @@ pub enum Resource {
     Consent(Consent),
     AuditEvent(AuditEvent),
     Provenance(Provenance),
+    Task(Task),
 }
 
 /// A resource as JSON with its `resourceType` (for resources written on their own, such as a
@@ -117,6 +118,7 @@ impl Resource {
             Consent::RESOURCE_TYPE => Self::Consent(from_json(text)?),
             AuditEvent::RESOURCE_TYPE => Self::AuditEvent(from_json(text)?),
             Provenance::RESOURCE_TYPE => Self::Provenance(from_json(text)?),
+            Task::RESOURCE_TYPE => Self::Task(from_json(text)?),
             _ => {
                 json::validate(text)?;
                 return Ok(Parsed::Unmodelled { resource_type });
@@ -143,6 +145,7 @@ impl Resource {
             Self::Consent(_) => Consent::RESOURCE_TYPE,
             Self::AuditEvent(_) => AuditEvent::RESOURCE_TYPE,
             Self::Provenance(_) => Provenance::RESOURCE_TYPE,
+            Self::Task(_) => Task::RESOURCE_TYPE,
         }
     }
 
@@ -165,6 +168,7 @@ impl Resource {
             Self::Consent(item) => item.id(),
             Self::AuditEvent(item) => item.id(),
             Self::Provenance(item) => item.id(),
+            Self::Task(item) => item.id(),
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::datatypes::{CodeableConcept, Coding, Meta, Period, Reference};
+use crate::datatypes::{CodeableConcept, Coding, Identifier, Meta, Period, Reference};
 use crate::primitives::{FhirDateTime, FhirInstant};
 
 macro_rules! resource {
@@ -70,6 +70,8 @@ pub struct DocumentReference {
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<Meta>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identifier: Vec<Identifier>,
     /// `current | superseded | entered-in-error`.
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -129,6 +131,34 @@ pub struct Attachment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation: Option<FhirDateTime>,
 }
+
+/// Something someone must do (required: `status`, `intent`): Concord's prescriber tasks, sent to
+/// the GP system so an agreed medication change is made there by a prescriber.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Task {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identifier: Vec<Identifier>,
+    /// `draft | requested | received | accepted | rejected | ready | cancelled | in-progress | on-hold | failed | completed | entered-in-error`.
+    pub status: String,
+    /// `unknown | proposal | plan | order | original-order | reflex-order | filler-order | instance-order | option`.
+    pub intent: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<CodeableConcept>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "for")]
+    pub r#for: Option<Reference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authored_on: Option<FhirDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester: Option<Reference>,
+}
+resource!(Task);
 
 /// The person's consent to share (required: `status`, `scope`, `category`; `policyRule` or
 /// `policy` (ppc-1); `patient` when the scope is privacy (ppc-2)).

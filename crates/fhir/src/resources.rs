@@ -223,6 +223,8 @@ observation_value_fields! {
         pub meta: Option<Meta>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub extension: Vec<Extension>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub identifier: Vec<Identifier>,
         /// `registered | preliminary | final | amended | corrected | cancelled | entered-in-error | unknown`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<String>,
@@ -608,4 +610,7 @@ pub struct BundleEntryRequest {
     pub method: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Conditional create: the search that, when it finds a match, makes the create do nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_none_exist: Option<String>,
 }

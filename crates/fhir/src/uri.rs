@@ -62,3 +62,7 @@ pub const CONCORD_ACTION_BARRIERS: &str = "urn:concord:action-barriers";
 pub const SNOMED_CT: &str = "http://snomed.info/sct";
 /// FHIR goal priorities (`high-priority`, `medium-priority`, `low-priority`).
 pub const GOAL_PRIORITY: &str = "http://terminology.hl7.org/CodeSystem/goal-priority";
+/// Concord: the identifier of something Concord recorded, on every resource it sends to the GP
+/// record, so the GP system can refuse a duplicate (conditional create) and Concord recognises its
+/// own records when they come back in a GP extract (the value is the record's source key).
+pub const CONCORD_RECORD: &str = "urn:concord:record";

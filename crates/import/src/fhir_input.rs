@@ -451,6 +451,15 @@ impl Reader<'_> {
             Ok(resource) => resource,
             Err(error) => return self.unparsable_observation(text, key, location, &context, &error, out),
         };
+        // A record Concord sent to the GP record, coming back in a GP extract: the same record,
+        // not a second copy.
+        let key = resource
+            .identifier
+            .iter()
+            .find(|identifier| identifier.system.as_deref() == Some(concord_fhir::uri::CONCORD_RECORD))
+            .and_then(|identifier| identifier.value.clone())
+            .filter(|value| !value.is_empty())
+            .map_or(key, SourceKey);
         match map_observation(&resource, &key, &context) {
             Ok(ObservationOutcome::NotUsed) => out.skipped("Observation (code not used)"),
             Ok(ObservationOutcome::Items(items)) => {

@@ -62,6 +62,8 @@ pub struct ConditionRow {
 pub struct ObservationRow {
     /// Concord's own id of the row (the FHIR logical id).
     pub id: String,
+    /// The record's key in its source (for Concord's own results, `concord/visit/…`).
+    pub source_key: String,
     pub code: Code,
     pub term: String,
     pub observable: Option<String>,
@@ -322,7 +324,7 @@ impl Store {
     pub async fn observations(&self, patient_id: &str) -> Result<Vec<ObservationRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT code_system, code, term, observable, value_kind, value_text, value_number, unit, \
-             value_code_system, value_code, effective, status, source, unreadable_reason, id FROM observation \
+             value_code_system, value_code, effective, status, source, unreadable_reason, id, source_key FROM observation \
              WHERE patient_id = $1 AND status NOT IN ('entered-in-error', 'cancelled') ORDER BY effective DESC, id",
         )
         .bind(patient_id.to_owned())
@@ -334,6 +336,7 @@ impl Store {
                 let value_code: Option<String> = row.try_get(9)?;
                 Ok(ObservationRow {
                     id: row.try_get(14)?,
+                    source_key: row.try_get(15)?,
                     code: Code::new(CodeSystem::from_uri(&row.try_get::<String, _>(0)?), row.try_get::<String, _>(1)?),
                     term: row.try_get(2)?,
                     observable: row.try_get(3)?,

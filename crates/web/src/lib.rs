@@ -136,6 +136,8 @@ pub fn router(concord: Concord, config: WebConfig) -> Router {
         .route("/fhir/Patient/{id}", get(handlers::fhir::read_patient))
         .route("/fhir/Patient/$break-glass", post(handlers::fhir::break_glass))
         .route("/fhir/Patient/{id}/$everything", get(handlers::fhir::everything).post(handlers::fhir::everything))
+        .route("/fhir/Patient/{id}/$gp-record", get(handlers::fhir::gp_record))
+        .route("/fhir/Bundle/{id}/$filed", post(handlers::fhir::gp_filed))
         .route("/fhir/CarePlan/{id}/_history", get(handlers::fhir::care_plan_history))
         .route("/fhir/CarePlan/{id}/_history/{version}", get(handlers::fhir::care_plan_version))
         .route("/fhir/Binary/{id}", get(handlers::fhir::binary))

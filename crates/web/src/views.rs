@@ -250,6 +250,7 @@ mod tests {
     fn result(value: f64, text: &str, unit: &str, effective: &str) -> ObservationRow {
         ObservationRow {
             id: String::new(),
+            source_key: String::new(),
             code: Code::snomed("1"),
             term: "HbA1c".into(),
             observable: Some("hba1c".into()),

@@ -565,3 +565,54 @@ pub(crate) async fn unknown() -> Response {
 pub(crate) async fn not_allowed() -> Response {
     outcome(StatusCode::METHOD_NOT_ALLOWED, "not-supported", "This server does not support that method here")
 }
+
+/// `GET /fhir/Patient/{id}/$gp-record`: for the practice's own system, what Concord recorded that
+/// the GP record must hold and does not yet, as a transaction Bundle to apply.
+pub(crate) async fn gp_record(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let caller = match bearer(&state, &headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    match state.concord.api_gp_record(&caller, &id, OffsetDateTime::now_utc()).await {
+        Ok(export) => fhir(StatusCode::OK, concord_fhir::resource_json(&export.bundle).unwrap_or_default()),
+        Err(error) => app_error(error),
+    }
+}
+
+/// `POST /fhir/Bundle/{export id}/$filed` with the GP system's transaction-response: marks the
+/// confirmed items filed. Answers with a Parameters resource saying how many.
+pub(crate) async fn gp_filed(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(export_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let caller = match bearer(&state, &headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    if caller.kind != "practice" {
+        return outcome(StatusCode::FORBIDDEN, "forbidden", "Only the practice's own systems confirm filing");
+    }
+    let response: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(error) => return outcome(StatusCode::BAD_REQUEST, "invalid", &format!("The body is not JSON: {error}")),
+    };
+    match state
+        .concord
+        .gp_record_filed(
+            &caller.actor_for_audit(),
+            Some(&caller.organisation),
+            &export_id,
+            &response,
+            OffsetDateTime::now_utc(),
+        )
+        .await
+    {
+        Ok(filed) => fhir(
+            StatusCode::OK,
+            json!({ "resourceType": "Parameters", "parameter": [{ "name": "filed", "valueInteger": filed }] }),
+        ),
+        Err(error) => app_error(error),
+    }
+}
