@@ -379,7 +379,20 @@ impl Concord {
             Some(purpose),
         )
         .await?;
-        Ok(plan_resources(&view, &format!("Patient/{patient_id}"), true))
+        let mut resources = plan_resources(&view, &format!("Patient/{patient_id}"), true);
+        self.add_goal_progress(&view, &mut resources).await?;
+        Ok(resources)
+    }
+
+    async fn add_goal_progress(
+        &self,
+        view: &crate::plan::PlanView,
+        resources: &mut [Resource],
+    ) -> Result<(), AppError> {
+        if let Some(plan_id) = view.versions.first().map(|row| row.plan_id.clone()) {
+            crate::fhir_export::with_goal_progress(resources, &self.store.goal_progress(&plan_id).await?);
+        }
+        Ok(())
     }
 
     /// One CarePlan or Goal by id, if the client may see its person.
@@ -462,10 +475,14 @@ impl Concord {
                 .map(|row| Resource::Observation(fhir_observation(row, &subject)))
                 .collect(),
             "CarePlan" | "Goal" => match self.load_plan(patient_id, None).await? {
-                Some(view) => plan_resources(&view, &subject, true)
-                    .into_iter()
-                    .filter(|resource| resource.resource_type() == resource_type)
-                    .collect(),
+                Some(view) => {
+                    let mut resources: Vec<Resource> = plan_resources(&view, &subject, true)
+                        .into_iter()
+                        .filter(|resource| resource.resource_type() == resource_type)
+                        .collect();
+                    self.add_goal_progress(&view, &mut resources).await?;
+                    resources
+                }
                 None => vec![],
             },
             "QuestionnaireResponse" => self

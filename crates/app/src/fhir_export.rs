@@ -228,6 +228,29 @@ pub fn plan_resources(view: &PlanView, patient_reference: &str, newest: bool) ->
     resources
 }
 
+/// Sets each Goal's `achievementStatus` from the person's newest progress on it (matched by the
+/// goal's words), as `http://terminology.hl7.org/CodeSystem/goal-achievement`.
+pub fn with_goal_progress(resources: &mut [Resource], progress: &[concord_store::GoalProgressRow]) {
+    for resource in resources {
+        let Resource::Goal(goal) = resource else { continue };
+        let words = goal.description.text.as_deref().unwrap_or_default();
+        let Some(row) = progress.iter().find(|row| row.goal.trim() == words) else { continue };
+        let Some((_, label, code)) =
+            concord_domain::online_access::GOAL_PROGRESS.iter().find(|(status, ..)| *status == row.status)
+        else {
+            continue;
+        };
+        goal.achievement_status = Some(CodeableConcept {
+            coding: vec![Coding {
+                system: Some("http://terminology.hl7.org/CodeSystem/goal-achievement".into()),
+                code: Some((*code).into()),
+                ..Default::default()
+            }],
+            text: Some((*label).into()),
+        });
+    }
+}
+
 /// The person as a UK Core Patient: the NHS number identifier, name, gender, birth date and
 /// registered practice (by ODS code).
 pub fn fhir_patient(patient_id: &str, patient: &concord_domain::Patient) -> Patient {

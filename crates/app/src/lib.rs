@@ -19,6 +19,7 @@ pub mod import;
 pub mod letters;
 pub mod online;
 pub mod outbox;
+pub mod person;
 pub mod plan;
 pub mod preparation;
 pub mod record;

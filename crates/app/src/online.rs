@@ -14,6 +14,7 @@ use base64::Engine as _;
 use concord_domain::access::Permission;
 use concord_domain::audit::{Actor, AuditAction};
 use concord_domain::document::{Document, long_date};
+use concord_domain::online_access::ProxyScope;
 use concord_domain::online_access::{
     CODE_DAYS, CodeState, SESSION_MINUTES, after_failure, code_from, display_code, may_try, normalise_code,
     refusal_after_failure,
@@ -54,10 +55,35 @@ pub struct Visitor {
     pub given_name: String,
     /// How their writing is signed: "Grace Okafor", or "Ann Okafor (daughter) for Grace Okafor".
     pub written_by: String,
+    /// Until when the session holds the stronger identity check (`None`: it has not passed one).
+    pub verified_until: Option<OffsetDateTime>,
 }
 
 impl Visitor {
-    fn actor(&self) -> Actor {
+    /// Whether the visitor may do this: the person may do everything; a proxy what the person
+    /// (or, before the person chose, the practice) allowed.
+    pub fn may(&self, scope: ProxyScope) -> bool {
+        match &self.proxy {
+            None => true,
+            Some(proxy) => ProxyScope::parse_list(&proxy.scope).contains(&scope),
+        }
+    }
+
+    /// Refused unless the visitor may do this.
+    pub fn require(&self, scope: ProxyScope) -> Result<(), AppError> {
+        if self.may(scope) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("the person has not asked for you to be able to do this"))
+        }
+    }
+
+    /// Whether this is the person themselves, with the stronger identity check passed.
+    pub fn verified(&self, now: OffsetDateTime) -> bool {
+        self.proxy.is_none() && self.verified_until.is_some_and(|until| until > now)
+    }
+
+    pub(crate) fn actor(&self) -> Actor {
         match &self.proxy {
             Some(proxy) => Actor::User { username: format!("proxy:{}", proxy.id), role: "proxy".into() },
             None => Actor::User { username: format!("person:{}", self.patient_id), role: "patient".into() },
@@ -308,6 +334,10 @@ impl Concord {
             },
             proxy,
             csrf_token: session.csrf_token,
+            verified_until: session
+                .verified_until
+                .as_deref()
+                .and_then(|text| OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()),
         }))
     }
 
@@ -323,6 +353,7 @@ impl Concord {
         visitor: &Visitor,
         now: OffsetDateTime,
     ) -> Result<OnlinePreparation, AppError> {
+        visitor.require(ProxyScope::Letter)?;
         let year = i64::from(now.year());
         let blocked = self.preparation_blocker(&visitor.patient_id, year).await?;
         let letter_document = match blocked {
@@ -349,8 +380,24 @@ impl Concord {
         })
     }
 
+    /// The current agenda answers, for the agenda form (needs the agenda scope, not the letter's).
+    pub async fn online_answers(
+        &self,
+        visitor: &Visitor,
+        now: OffsetDateTime,
+    ) -> Result<BTreeMap<String, String>, AppError> {
+        visitor.require(ProxyScope::Agenda)?;
+        Ok(match self.store.cycle(&visitor.patient_id, i64::from(now.year())).await? {
+            Some(cycle) => {
+                self.store.agenda(&cycle.id).await?.into_iter().map(|row| (row.question, row.answer)).collect()
+            }
+            None => BTreeMap::new(),
+        })
+    }
+
     /// The newest letter as made, as PDF, for the person to download. Audited.
     pub async fn online_letter_pdf(&self, visitor: &Visitor) -> Result<Vec<u8>, AppError> {
+        visitor.require(ProxyScope::Letter)?;
         let now = OffsetDateTime::now_utc();
         if self.preparation_blocker(&visitor.patient_id, i64::from(now.year())).await?.is_some() {
             return Err(AppError::Refused("Your letter is not ready to read online yet.".into()));
@@ -377,6 +424,7 @@ impl Concord {
         answers: &BTreeMap<String, String>,
         now: OffsetDateTime,
     ) -> Result<Result<usize, Vec<(String, String)>>, AppError> {
+        visitor.require(ProxyScope::Agenda)?;
         let mut errors = Vec::new();
         let mut clean = Vec::new();
         for (id, _) in AGENDA_PROMPTS {
@@ -564,6 +612,7 @@ impl Concord {
     /// Who has looked at or changed the person's record, newest first (the last 200), in words.
     /// Reading it is audited.
     pub async fn record_access_log(&self, visitor: &Visitor) -> Result<Vec<AccessLine>, AppError> {
+        visitor.require(ProxyScope::RecordAccess)?;
         let events = self
             .store
             .audit_events(&concord_store::AuditFilter {

@@ -326,7 +326,11 @@ impl Concord {
     }
 
     /// The plan as the person's document.
-    async fn plan_as_document(&self, view: &PlanView, now: OffsetDateTime) -> Result<(Document, String), AppError> {
+    pub(crate) async fn plan_as_document(
+        &self,
+        view: &PlanView,
+        now: OffsetDateTime,
+    ) -> Result<(Document, String), AppError> {
         let Some(person) = self.store.patient(&view.patient_id).await? else {
             return Err(AppError::NotFound("No such person".into()));
         };
@@ -411,10 +415,16 @@ impl Concord {
     pub async fn online_plan(
         &self,
         visitor: &Visitor,
+        version: Option<i64>,
         now: OffsetDateTime,
     ) -> Result<Option<(Document, PlanView)>, AppError> {
+        visitor.require(concord_domain::online_access::ProxyScope::Plan)?;
         let versions = self.store.plan_versions(&visitor.patient_id).await?;
-        let Some(newest) = versions.first() else { return Ok(None) };
+        let chosen = match version {
+            Some(wanted) => versions.iter().find(|row| row.version == wanted),
+            None => versions.first(),
+        };
+        let Some(newest) = chosen else { return Ok(None) };
         let plan = self.plan_at(newest).await?;
         let view = PlanView {
             patient_id: visitor.patient_id.clone(),
@@ -444,7 +454,7 @@ impl Concord {
         large_print: bool,
         now: OffsetDateTime,
     ) -> Result<Vec<u8>, AppError> {
-        let Some((document, view)) = self.online_plan(visitor, now).await? else {
+        let Some((document, view)) = self.online_plan(visitor, None, now).await? else {
             return Err(AppError::NotFound("There is no plan yet".into()));
         };
         if !large_print

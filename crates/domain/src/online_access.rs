@@ -117,6 +117,90 @@ fn clock(at: OffsetDateTime) -> String {
     format!("{:02}:{:02}", local.hour(), local.minute())
 }
 
+/// The stronger identity check before the person changes who may see their record (consent to
+/// share, what their proxies may do): a 6-digit code sent to the email address or mobile number
+/// on their GP record, so signing in with the letter's code and a date of birth is not enough.
+/// Designed to be replaced by NHS login at a higher identity level.
+pub const STEP_UP_DIGITS: usize = 6;
+/// How long a step-up code may be used.
+pub const STEP_UP_CODE_MINUTES: i64 = 10;
+/// Wrong step-up codes before the code stops working (the person asks for a new one).
+pub const STEP_UP_ATTEMPTS: i64 = 3;
+/// How long the check holds once passed (within the session).
+pub const STEP_UP_VALID_MINUTES: i64 = 15;
+
+/// A step-up code from a source of random digits 0..=9.
+pub fn step_up_code(mut digit: impl FnMut() -> u8) -> String {
+    (0..STEP_UP_DIGITS).map(|_| char::from(b'0' + digit() % 10)).collect()
+}
+
+/// What a proxy (a carer or family member) may do for the person, as the person chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ProxyScope {
+    /// Read the preparation letter and its results.
+    Letter,
+    /// Write the agenda and the needs check.
+    Agenda,
+    /// Read the care and support plan and record progress on its goals.
+    Plan,
+    /// See who has looked at the person's record.
+    RecordAccess,
+}
+
+impl ProxyScope {
+    pub const ALL: [Self; 4] = [Self::Letter, Self::Agenda, Self::Plan, Self::RecordAccess];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Letter => "letter",
+            Self::Agenda => "agenda",
+            Self::Plan => "plan",
+            Self::RecordAccess => "record_access",
+        }
+    }
+
+    /// How the person is asked about it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Letter => "Read my results and the letter before my appointment",
+            Self::Agenda => "Write what I want to talk about at my appointment",
+            Self::Plan => "Read my care and support plan and record how my goals are going",
+            Self::RecordAccess => "See who has looked at my record",
+        }
+    }
+
+    /// Parses a stored scope list. The first scope the practice set up, `preparation`, is the
+    /// letter and the agenda.
+    pub fn parse_list(text: &str) -> Vec<Self> {
+        let mut scopes: Vec<Self> = text
+            .split([' ', ','])
+            .flat_map(|word| match word {
+                "preparation" => vec![Self::Letter, Self::Agenda],
+                other => Self::ALL.into_iter().filter(|scope| scope.as_str() == other).collect(),
+            })
+            .collect();
+        scopes.sort();
+        scopes.dedup();
+        scopes
+    }
+
+    pub fn format_list(scopes: &[Self]) -> String {
+        let mut sorted = scopes.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        sorted.iter().map(|scope| scope.as_str()).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// How the person says their goal is going (recorded against the goal; FHIR Goal achievementStatus).
+pub const GOAL_PROGRESS: [(&str, &str, &str); 5] = [
+    ("not_started", "I have not started yet", "in-progress"),
+    ("going_well", "It is going well", "improving"),
+    ("no_change", "Nothing has changed yet", "no-change"),
+    ("struggling", "I am finding it hard", "worsening"),
+    ("achieved", "I have done it", "achieved"),
+];
+
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
@@ -177,5 +261,24 @@ mod tests {
     fn refusals_never_say_which_part_was_wrong() {
         let text = Refusal::NoMatch.to_string();
         assert!(text.contains("code or date of birth"));
+    }
+
+    #[test]
+    fn proxy_scopes_read_the_first_scope_and_round_trip() {
+        assert_eq!(ProxyScope::parse_list("preparation"), [ProxyScope::Letter, ProxyScope::Agenda]);
+        let scopes = ProxyScope::parse_list("plan letter unknown plan");
+        assert_eq!(scopes, [ProxyScope::Letter, ProxyScope::Plan]);
+        assert_eq!(ProxyScope::parse_list(&ProxyScope::format_list(&scopes)), scopes);
+    }
+
+    #[test]
+    fn step_up_codes_are_six_digits() {
+        let mut next = 0u8;
+        let code = step_up_code(|| {
+            next += 7;
+            next
+        });
+        assert_eq!(code.len(), STEP_UP_DIGITS);
+        assert!(code.chars().all(|c| c.is_ascii_digit()));
     }
 }

@@ -15,6 +15,7 @@ mod cycle;
 mod gp_record;
 mod import;
 mod online;
+mod person;
 mod plans;
 mod preparation;
 mod read;
@@ -38,6 +39,7 @@ pub use completeness::{Completeness, MeasureDefinition};
 pub use gp_record::{CycleEventRow, FilingRow};
 pub use import::{ClinicalRecord, ImportWriter, LaboratorySample, PatientRef, RecordCounts, WriteOutcome};
 pub use online::{AccessCodeRow, AgendaAnswerRow, PersonSessionRow, ProxyRow};
+pub use person::{GoalProgressRow, StepUpCheck};
 pub use plans::{NewPlanVersion, PlanSummaryRow, PlanVersionRow, PrescriberTaskRow};
 pub use preparation::{PreparationLetterRow, WithheldRow};
 pub use read::{

@@ -56,6 +56,8 @@ pub struct PersonSessionRow {
     pub proxy_id: Option<String>,
     pub csrf_token: String,
     pub expires_at: String,
+    /// Until when the session holds the stronger identity check, if it passed one.
+    pub verified_until: Option<String>,
 }
 
 /// One agenda answer.
@@ -372,7 +374,7 @@ impl Store {
     /// The live session for a token digest: unexpired, its code not revoked.
     pub async fn person_session(&self, token_sha256: &str, now: &str) -> Result<Option<PersonSessionRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT s.patient_id, s.code_id, c.proxy_id, s.csrf_token, s.expires_at FROM person_session s \
+            "SELECT s.patient_id, s.code_id, c.proxy_id, s.csrf_token, s.expires_at, s.verified_until FROM person_session s \
              JOIN access_code c ON c.id = s.code_id WHERE s.token_sha256 = $1 AND s.expires_at > $2 AND c.revoked_at IS NULL",
         )
         .bind(token_sha256.to_owned())
@@ -387,6 +389,7 @@ impl Store {
                     proxy_id: row.try_get(2)?,
                     csrf_token: row.try_get(3)?,
                     expires_at: row.try_get(4)?,
+                    verified_until: row.try_get(5)?,
                 })
             })
             .transpose()?)

@@ -769,6 +769,31 @@ pub(crate) struct PrepareLetterTemplate {
     pub document: Option<crate::document::DocumentView>,
     pub has_pdf: bool,
     pub answered: bool,
+    pub nav: PersonNav,
+}
+
+/// What the signed-in person (or proxy) may open, for the links on their pages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PersonNav {
+    pub letter: bool,
+    pub agenda: bool,
+    pub plan: bool,
+    pub record_access: bool,
+    /// The person themselves (not a proxy): they choose who may see their record.
+    pub person: bool,
+}
+
+impl PersonNav {
+    pub fn of(visitor: &concord_app::online::Visitor) -> Self {
+        use concord_domain::online_access::ProxyScope;
+        Self {
+            letter: visitor.may(ProxyScope::Letter),
+            agenda: visitor.may(ProxyScope::Agenda),
+            plan: visitor.may(ProxyScope::Plan),
+            record_access: visitor.may(ProxyScope::RecordAccess),
+            person: visitor.proxy.is_none(),
+        }
+    }
 }
 
 pub(crate) struct AgendaFieldView {
@@ -911,8 +936,72 @@ pub(crate) struct TasksTemplate {
 pub(crate) struct PreparePlanTemplate {
     pub layout: Layout,
     pub signed_in_as: String,
+    pub csrf_token: String,
     pub document: Option<crate::document::DocumentView>,
     pub version: String,
+    /// Whether this is the newest version (progress is recorded against it).
+    pub newest: bool,
+    /// (version number, "Version 2, agreed 3 March 2026", is the one shown).
+    pub versions: Vec<(i64, String, bool)>,
+    /// (index, goal words, progress words or empty, note, when and by whom).
+    pub goals: Vec<(usize, String, String, String, String)>,
+    /// (code, label) of the progress choices.
+    pub progress_choices: Vec<(&'static str, &'static str)>,
+    pub saved: bool,
+    /// The error summary: the same problem, linked to its field.
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Template)]
+#[template(path = "prepare_sharing.html")]
+pub(crate) struct PrepareSharingTemplate {
+    pub layout: Layout,
+    pub signed_in_as: String,
+    pub csrf_token: String,
+    pub has_plan: bool,
+    /// (ODS code, name, chosen).
+    pub organisations: Vec<(String, String, bool)>,
+    /// Names of the organisations chosen now.
+    pub shared_with: Vec<String>,
+    pub refused: bool,
+    pub verified: bool,
+    pub saved: bool,
+    pub error: String,
+    /// The error summary: the same problem, linked to its field.
+    pub errors: Vec<FieldError>,
+}
+
+/// One thing a proxy may be allowed to do: (scope, label, allowed).
+pub(crate) type ScopeChoice = (&'static str, &'static str, bool);
+
+#[derive(Template)]
+#[template(path = "prepare_proxies.html")]
+pub(crate) struct PrepareProxiesTemplate {
+    pub layout: Layout,
+    pub signed_in_as: String,
+    pub csrf_token: String,
+    /// (proxy id, "Ann Okafor (daughter)", [(scope, label, allowed)]).
+    pub proxies: Vec<(String, String, Vec<ScopeChoice>)>,
+    pub verified: bool,
+    pub saved: bool,
+    /// The error summary: the same problem, linked to its field.
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Template)]
+#[template(path = "prepare_verify.html")]
+pub(crate) struct PrepareVerifyTemplate {
+    pub layout: Layout,
+    pub signed_in_as: String,
+    pub csrf_token: String,
+    /// Where to go after: `sharing` or `proxies`.
+    pub next: String,
+    /// "email" or "text message"; empty when the GP record has neither.
+    pub channel: String,
+    pub sent: bool,
+    pub error: String,
+    /// The error summary: the same problem, linked to its field.
+    pub errors: Vec<FieldError>,
 }
 
 #[derive(Template)]

@@ -23,8 +23,9 @@ use crate::session::{
 };
 use crate::state::AppState;
 use crate::templates::{
-    AgendaFieldView, FieldError, Layout, NeedsAreaView, PrepareAccessTemplate, PrepareAgendaTemplate,
-    PrepareLetterTemplate, PreparePlanTemplate, PrepareSignInTemplate, page, render,
+    AgendaFieldView, FieldError, Layout, NeedsAreaView, PersonNav, PrepareAccessTemplate, PrepareAgendaTemplate,
+    PrepareLetterTemplate, PreparePlanTemplate, PrepareProxiesTemplate, PrepareSharingTemplate, PrepareSignInTemplate,
+    PrepareVerifyTemplate, page, render,
 };
 
 const PERSON_COOKIE: &str = "concord_person";
@@ -174,9 +175,24 @@ pub(crate) async fn letter_page(
     Extension(context): Extension<RequestContext>,
     online: Online,
 ) -> Result<Response, PageError> {
+    let nav = PersonNav::of(&online.visitor);
+    if !nav.letter {
+        let layout = Layout::new(&context, state.synthetic().await, None, "Your results and your appointment");
+        return page(&PrepareLetterTemplate {
+            layout,
+            csrf_token: online.visitor.csrf_token.clone(),
+            signed_in_as: online.visitor.written_by.clone(),
+            held_back: format!("{} has not asked for you to read their results.", online.visitor.given_name),
+            document: None,
+            has_pdf: false,
+            answered: false,
+            nav,
+        });
+    }
     let preparation = state.concord.online_preparation(&online.visitor, OffsetDateTime::now_utc()).await?;
     let layout = Layout::new(&context, state.synthetic().await, None, "Your results and your appointment");
     page(&PrepareLetterTemplate {
+        nav,
         layout,
         csrf_token: online.visitor.csrf_token.clone(),
         signed_in_as: online.visitor.written_by.clone(),
@@ -212,23 +228,340 @@ pub(crate) async fn access_page(
     })
 }
 
-/// The person's own plan (the newest version), online.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct VersionQuery {
+    #[serde(default)]
+    version: Option<i64>,
+}
+
+/// The person's own plan (the newest version unless asked), online, with how their goals are
+/// going and their earlier versions.
 pub(crate) async fn plan_page(
     State(state): State<AppState>,
     Extension(context): Extension<RequestContext>,
     online: Online,
+    axum::extract::Query(query): axum::extract::Query<VersionQuery>,
 ) -> Result<Response, PageError> {
-    let plan = state.concord.online_plan(&online.visitor, OffsetDateTime::now_utc()).await?;
-    let layout = Layout::new(&context, state.synthetic().await, None, "Your care and support plan");
+    plan_view(&state, &context, &online, query.version, false, String::new()).await
+}
+
+async fn plan_view(
+    state: &AppState,
+    context: &RequestContext,
+    online: &Online,
+    version: Option<i64>,
+    saved: bool,
+    error: String,
+) -> Result<Response, PageError> {
+    let plan = state.concord.online_plan(&online.visitor, version, OffsetDateTime::now_utc()).await?;
+    let newest =
+        plan.as_ref().is_some_and(|(_, view)| view.versions.first().is_some_and(|row| row.version == view.version));
+    let goals = if newest { state.concord.person_goals(&online.visitor).await? } else { vec![] };
+    let layout = Layout::new(context, state.synthetic().await, None, "Your care and support plan");
     page(&PreparePlanTemplate {
         layout,
         signed_in_as: online.visitor.written_by.clone(),
+        csrf_token: online.visitor.csrf_token.clone(),
         document: plan.as_ref().map(|(document, _)| document_view(document, 0)),
         version: plan
             .as_ref()
             .map(|(_, view)| format!("Version {} ({})", view.version, view.status))
             .unwrap_or_default(),
+        newest,
+        versions: plan
+            .as_ref()
+            .map(|(_, view)| {
+                view.versions
+                    .iter()
+                    .map(|row| {
+                        let when = crate::views::stored_time(&row.recorded_at);
+                        (
+                            row.version,
+                            format!("Version {}, {} {}", row.version, row.status, when),
+                            row.version == view.version,
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        goals: goals
+            .into_iter()
+            .enumerate()
+            .map(|(index, goal)| match goal.progress {
+                Some(progress) => (
+                    index,
+                    goal.words,
+                    concord_app::person::progress_words(&progress.status).to_owned(),
+                    progress.note,
+                    format!("{}, {}", progress.written_by, crate::views::stored_time(&progress.written_at)),
+                ),
+                None => (index, goal.words, String::new(), String::new(), String::new()),
+            })
+            .collect(),
+        progress_choices: concord_domain::online_access::GOAL_PROGRESS
+            .iter()
+            .map(|(code, label, _)| (*code, *label))
+            .collect(),
+        saved,
+        errors: field_errors(&error, "#progress-0-not_started"),
     })
+}
+
+/// Records how a goal is going.
+pub(crate) async fn save_progress(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    online: Online,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    if !token_ok(&online, &pairs) {
+        return Err(PageError::Csrf);
+    }
+    let goal = field(&pairs, "goal").parse::<usize>().unwrap_or(usize::MAX);
+    match state
+        .concord
+        .person_goal_progress(
+            &online.visitor,
+            goal,
+            &field(&pairs, "status"),
+            &field(&pairs, "note"),
+            OffsetDateTime::now_utc(),
+        )
+        .await
+    {
+        Ok(()) => plan_view(&state, &context, &online, None, true, String::new()).await,
+        Err(AppError::Invalid(message)) => {
+            let message = message.split_once(": ").map_or(message.clone(), |(_, text)| text.to_owned());
+            plan_view(&state, &context, &online, None, false, capitalise(&message)).await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The error summary for one problem, linked to the field it is about.
+fn field_errors(error: &str, href: &str) -> Vec<FieldError> {
+    if error.is_empty() { vec![] } else { vec![FieldError { href: href.to_owned(), text: error.to_owned() }] }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
+}
+
+/// Who can see the person's plan, and (after the identity check) the choice.
+pub(crate) async fn sharing_page(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    online: Online,
+) -> Result<Response, PageError> {
+    sharing_view(&state, &context, &online, false, String::new()).await
+}
+
+async fn sharing_view(
+    state: &AppState,
+    context: &RequestContext,
+    online: &Online,
+    saved: bool,
+    error: String,
+) -> Result<Response, PageError> {
+    let choices = state.concord.person_sharing(&online.visitor).await?;
+    let layout = Layout::new(context, state.synthetic().await, None, "Who can see your care and support plan");
+    page(&PrepareSharingTemplate {
+        layout,
+        signed_in_as: online.visitor.written_by.clone(),
+        csrf_token: online.visitor.csrf_token.clone(),
+        has_plan: choices.has_plan,
+        shared_with: choices
+            .organisations
+            .iter()
+            .filter(|(_, _, chosen)| *chosen)
+            .map(|(_, name, _)| name.clone())
+            .collect(),
+        organisations: choices.organisations,
+        refused: choices.refused,
+        verified: online.visitor.verified(OffsetDateTime::now_utc()),
+        saved,
+        errors: field_errors(&error, "#organisations-0"),
+        error,
+    })
+}
+
+pub(crate) async fn save_sharing(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    online: Online,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    if !token_ok(&online, &pairs) {
+        return Err(PageError::Csrf);
+    }
+    let chosen: Vec<String> =
+        pairs.iter().filter(|(key, _)| key == "organisation").map(|(_, value)| value.clone()).collect();
+    let refused = field(&pairs, "refused") == "yes";
+    match state.concord.person_change_sharing(&online.visitor, &chosen, refused, OffsetDateTime::now_utc()).await {
+        Ok(_) => sharing_view(&state, &context, &online, true, String::new()).await,
+        Err(AppError::Refused(_)) => Ok(Redirect::to("/prepare/verify?next=sharing").into_response()),
+        Err(AppError::Invalid(message)) => {
+            let message = message.split_once(": ").map_or(message.clone(), |(_, text)| text.to_owned());
+            sharing_view(&state, &context, &online, false, capitalise(&message)).await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// What the person's proxies may do, and (after the identity check) the choice.
+pub(crate) async fn proxies_page(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    online: Online,
+) -> Result<Response, PageError> {
+    proxies_view(&state, &context, &online, false, String::new()).await
+}
+
+async fn proxies_view(
+    state: &AppState,
+    context: &RequestContext,
+    online: &Online,
+    saved: bool,
+    error: String,
+) -> Result<Response, PageError> {
+    use concord_domain::online_access::ProxyScope;
+    let proxies = state.concord.person_proxies(&online.visitor).await?;
+    let layout = Layout::new(context, state.synthetic().await, None, "What people helping you can do");
+    page(&PrepareProxiesTemplate {
+        layout,
+        signed_in_as: online.visitor.written_by.clone(),
+        csrf_token: online.visitor.csrf_token.clone(),
+        proxies: proxies
+            .into_iter()
+            .map(|(proxy, scopes)| {
+                (
+                    proxy.id.clone(),
+                    format!("{} ({})", proxy.proxy_name, proxy.relationship),
+                    ProxyScope::ALL
+                        .into_iter()
+                        .map(|scope| (scope.as_str(), scope.label(), scopes.contains(&scope)))
+                        .collect(),
+                )
+            })
+            .collect(),
+        verified: online.visitor.verified(OffsetDateTime::now_utc()),
+        saved,
+        errors: field_errors(&error, "#scope-first"),
+    })
+}
+
+pub(crate) async fn save_proxies(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    online: Online,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    use concord_domain::online_access::ProxyScope;
+    if !token_ok(&online, &pairs) {
+        return Err(PageError::Csrf);
+    }
+    let scopes: Vec<ProxyScope> = pairs
+        .iter()
+        .filter(|(key, _)| key == "scope")
+        .flat_map(|(_, value)| ProxyScope::parse_list(value))
+        .filter(|scope| ProxyScope::ALL.contains(scope))
+        .collect();
+    match state
+        .concord
+        .person_set_proxy_scope(&online.visitor, &field(&pairs, "proxy"), &scopes, OffsetDateTime::now_utc())
+        .await
+    {
+        Ok(()) => proxies_view(&state, &context, &online, true, String::new()).await,
+        Err(AppError::Refused(_)) => Ok(Redirect::to("/prepare/verify?next=proxies").into_response()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct VerifyQuery {
+    #[serde(default)]
+    next: String,
+}
+
+fn verify_next(next: &str) -> &'static str {
+    if next == "proxies" { "proxies" } else { "sharing" }
+}
+
+/// The stronger identity check: send a code, then type it.
+pub(crate) async fn verify_page(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    online: Online,
+    axum::extract::Query(query): axum::extract::Query<VerifyQuery>,
+) -> Result<Response, PageError> {
+    verify_view(&state, &context, &online, verify_next(&query.next), false, String::new()).await
+}
+
+async fn verify_view(
+    state: &AppState,
+    context: &RequestContext,
+    online: &Online,
+    next: &str,
+    sent: bool,
+    error: String,
+) -> Result<Response, PageError> {
+    let choices = state.concord.person_sharing(&online.visitor).await?;
+    let layout = Layout::new(context, state.synthetic().await, None, "Confirm it is you");
+    page(&PrepareVerifyTemplate {
+        layout,
+        signed_in_as: online.visitor.written_by.clone(),
+        csrf_token: online.visitor.csrf_token.clone(),
+        next: next.to_owned(),
+        channel: choices.step_up_channel.unwrap_or_default(),
+        sent,
+        errors: field_errors(&error, "#code"),
+        error,
+    })
+}
+
+pub(crate) async fn send_verify_code(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    online: Online,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    if !token_ok(&online, &pairs) {
+        return Err(PageError::Csrf);
+    }
+    let next = verify_next(&field(&pairs, "next"));
+    state.concord.person_start_step_up(&online.visitor, &online.token, OffsetDateTime::now_utc()).await?;
+    verify_view(&state, &context, &online, next, true, String::new()).await
+}
+
+pub(crate) async fn check_verify_code(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    online: Online,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    if !token_ok(&online, &pairs) {
+        return Err(PageError::Csrf);
+    }
+    let next = verify_next(&field(&pairs, "next"));
+    match state
+        .concord
+        .person_check_step_up(&online.visitor, &online.token, &field(&pairs, "code"), OffsetDateTime::now_utc())
+        .await?
+    {
+        concord_store::StepUpCheck::Verified => Ok(Redirect::to(&format!("/prepare/{next}")).into_response()),
+        concord_store::StepUpCheck::Wrong(left) if left > 0 => {
+            let error = format!(
+                "The code is not right. Check it and try again ({left} {} left).",
+                if left == 1 { "try" } else { "tries" }
+            );
+            verify_view(&state, &context, &online, next, true, error).await
+        }
+        _ => {
+            let error = "That code no longer works. Send a new code.".to_owned();
+            verify_view(&state, &context, &online, next, false, error).await
+        }
+    }
 }
 
 pub(crate) async fn plan_pdf(
@@ -259,8 +592,8 @@ pub(crate) async fn agenda_page(
     Extension(context): Extension<RequestContext>,
     online: Online,
 ) -> Result<Response, PageError> {
-    let preparation = state.concord.online_preparation(&online.visitor, OffsetDateTime::now_utc()).await?;
-    agenda_form(&state, &context, &online, &preparation.answers, &[], None).await
+    let answers = state.concord.online_answers(&online.visitor, OffsetDateTime::now_utc()).await?;
+    agenda_form(&state, &context, &online, &answers, &[], None).await
 }
 
 pub(crate) async fn save_agenda(
