@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import net from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -216,4 +217,40 @@ export async function signOut (page) {
   await Promise.all([page.waitForURL(/\/sign-out$/), page.getByRole('button', { name: 'Sign out' }).click()])
   assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'You have signed out')
   await checkPage(page, 'signed out')
+}
+
+/** A minimal SMTP server: accepts every message and keeps its envelope and data. */
+export function smtpSink () {
+  const received = []
+  const server = net.createServer((socket) => {
+    let buffer = ''
+    let data = null
+    let envelope = { from: '', to: [] }
+    const reply = (line) => socket.write(`${line}\r\n`)
+    reply('220 sink.test ESMTP')
+    socket.on('data', (chunk) => {
+      buffer += chunk.toString('utf8')
+      let end
+      while ((end = buffer.indexOf('\r\n')) >= 0) {
+        const line = buffer.slice(0, end)
+        buffer = buffer.slice(end + 2)
+        if (data !== null) {
+          if (line === '.') {
+            received.push({ ...envelope, data: data.join('\n') })
+            data = null
+            envelope = { from: '', to: [] }
+            reply('250 queued')
+          } else {
+            data.push(line.startsWith('..') ? line.slice(1) : line)
+          }
+          continue
+        }
+        const verb = line.slice(0, 4).toUpperCase()
+        if (verb === 'EHLO' || verb === 'HELO') reply('250 sink.test')
+        else if (verb === 'MAIL') { envelope.from = line; reply('250 ok') } else if (verb === 'RCPT') { envelope.to.push(line); reply('250 ok') } else if (verb === 'DATA') { data = []; reply('354 go ahead') } else if (verb === 'QUIT') { reply('221 bye'); socket.end() } else reply('250 ok')
+      }
+    })
+    socket.on('error', () => {})
+  })
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: server.address().port, received, close: () => server.close() })))
 }

@@ -4,48 +4,11 @@
 
 import assert from 'node:assert/strict'
 import { writeFile, mkdtemp, rm } from 'node:fs/promises'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
-import { checkPage, launchBrowser, signIn, startServer, visit } from '../lib.mjs'
-
-/** A minimal SMTP server: accepts every message and keeps its envelope and data. */
-function smtpSink () {
-  const received = []
-  const server = net.createServer((socket) => {
-    let buffer = ''
-    let data = null
-    let envelope = { from: '', to: [] }
-    const reply = (line) => socket.write(`${line}\r\n`)
-    reply('220 sink.test ESMTP')
-    socket.on('data', (chunk) => {
-      buffer += chunk.toString('utf8')
-      let end
-      while ((end = buffer.indexOf('\r\n')) >= 0) {
-        const line = buffer.slice(0, end)
-        buffer = buffer.slice(end + 2)
-        if (data !== null) {
-          if (line === '.') {
-            received.push({ ...envelope, data: data.join('\n') })
-            data = null
-            envelope = { from: '', to: [] }
-            reply('250 queued')
-          } else {
-            data.push(line.startsWith('..') ? line.slice(1) : line)
-          }
-          continue
-        }
-        const verb = line.slice(0, 4).toUpperCase()
-        if (verb === 'EHLO' || verb === 'HELO') reply('250 sink.test')
-        else if (verb === 'MAIL') { envelope.from = line; reply('250 ok') } else if (verb === 'RCPT') { envelope.to.push(line); reply('250 ok') } else if (verb === 'DATA') { data = []; reply('354 go ahead') } else if (verb === 'QUIT') { reply('221 bye'); socket.end() } else reply('250 ok')
-      }
-    })
-    socket.on('error', () => {})
-  })
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: server.address().port, received, close: () => server.close() })))
-}
+import { checkPage, launchBrowser, signIn, smtpSink, startServer, visit } from '../lib.mjs'
 
 describe('the outbox through the real server', () => {
   let server

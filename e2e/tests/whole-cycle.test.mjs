@@ -1,7 +1,9 @@
 // The whole Year of Care cycle in a real browser, as the staff and the person would walk it: the
 // healthcare assistant's visit, the nurse's review, booking the conversation, the preparation
 // letter, the person's own agenda online, the care and support planning conversation, the agreed
-// plan, and the plan's PDF downloaded by the person. axe-core runs on every page.
+// plan, and the plan's PDF downloaded by the person; then the person records how a goal is going
+// and, after a code sent to the email on their GP record, chooses who can see their plan, which a
+// partner's system sees at once. axe-core runs on every page.
 
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
@@ -10,7 +12,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
-import { checkPage, launchBrowser, signIn, signOut, startServer, visit } from '../lib.mjs'
+import { checkPage, launchBrowser, signIn, signOut, smtpSink, startServer, visit } from '../lib.mjs'
 
 const NHS = '9434765919'
 
@@ -19,13 +21,15 @@ describe('the whole cycle', () => {
   let browser
   let page
   let fixtures
+  let sink
 
   before(async () => {
+    sink = await smtpSink()
     fixtures = await mkdtemp(path.join(tmpdir(), 'concord-whole-cycle-'))
     const day = (daysAgo) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10)
     await writeFile(path.join(fixtures, 'patients.csv'),
-      'record_id,nhs_number,given_name,family_name,birth_date,sex,practice_ods_code,registered_from,preferred_channel\n' +
-      `W1,${NHS},Hazel,Whitcombe,1951-03-27,female,F00001,2000-01-01,letter\n`)
+      'record_id,nhs_number,given_name,family_name,birth_date,sex,practice_ods_code,registered_from,preferred_channel,email\n' +
+      `W1,${NHS},Hazel,Whitcombe,1951-03-27,female,F00001,2000-01-01,letter,hazel.whitcombe@example.test\n`)
     await writeFile(path.join(fixtures, 'conditions.csv'),
       'record_id,nhs_number,code,term,onset_date,status\n' +
       `W1-DM,${NHS},44054006,Type 2 diabetes mellitus,2010-06-01,active\n`)
@@ -33,7 +37,14 @@ describe('the whole cycle', () => {
       'record_id,nhs_number,code_system,code,term,value,unit,effective_at\n' +
       `W1-H1,${NHS},snomed,999791000000106,HbA1c level - IFCC standardised,66,mmol/mol,${day(400)}T09:00Z\n` +
       `W1-H2,${NHS},snomed,999791000000106,HbA1c level - IFCC standardised,61,mmol/mol,${day(15)}T09:00Z\n`)
-    server = await startServer({ extracts: [fixtures] })
+    server = await startServer({
+      extracts: [fixtures],
+      env: {
+        CONCORD_SMTP_URL: `smtp://127.0.0.1:${sink.port}?tls=none`,
+        CONCORD_SMTP_FROM: 'Concord <noreply@concord.example>',
+        CONCORD_OUTBOX_INTERVAL_SECS: '1'
+      }
+    })
     browser = await launchBrowser()
     page = await browser.newPage()
   })
@@ -41,6 +52,7 @@ describe('the whole cycle', () => {
   after(async () => {
     await browser?.close()
     await server?.stop()
+    sink?.close()
     if (fixtures) await rm(fixtures, { recursive: true, force: true })
   })
 
@@ -186,7 +198,7 @@ describe('the whole cycle', () => {
       await own2.getByLabel('Month').fill('3')
       await own2.getByLabel('Year').fill('1951')
       await Promise.all([own2.waitForURL(/\/prepare\/letter$/), own2.getByRole('button', { name: 'Continue' }).click()])
-      await Promise.all([own2.waitForURL(/\/prepare\/plan$/), own2.getByRole('link', { name: 'Your care and support plan' }).click()])
+      await Promise.all([own2.waitForURL(/\/prepare\/plan$/), own2.getByRole('link', { name: 'Your care and support plan', exact: true }).click()])
       await checkPage(own2, 'the person\'s plan online')
       await visit(own2, server.url, '/prepare/record-access')
       await checkPage(own2, 'who has looked at my record')
@@ -203,6 +215,62 @@ describe('the whole cycle', () => {
       for (const expected of ['My care plan', 'Feel well enough to travel in May', 'Walk for 20 minutes', 'Being ill (sick day rules)', 'Diabetes education course', 'my target is 58 mmol/mol', 'With Hazel Whitcombe']) {
         assert.ok(text.includes(expected), `missing ${expected} in ${text}`)
       }
+
+      // 8. How a goal is going, recorded by the person.
+      await own2.getByRole('radio', { name: 'It is going well' }).first().check()
+      await own2.getByLabel('Anything you want to add (optional)').first().fill('Walked twice this week')
+      await Promise.all([own2.waitForURL(/\/prepare\/plan\/progress$/), own2.getByRole('button', { name: 'Save how this goal is going' }).first().click()])
+      await checkPage(own2, 'goal progress saved')
+      assert.match(await own2.locator('main').innerText(), /Last time: It is going well \(Walked twice this week\)/)
+
+      // 9. Who can see the plan: only after a code sent to the email on the GP record.
+      await visit(own2, server.url, '/prepare/sharing')
+      await checkPage(own2, 'who can see my plan')
+      assert.match(await own2.locator('main').innerText(), /Only your GP practice can see your plan/)
+      await Promise.all([own2.waitForURL(/\/prepare\/verify\?next=sharing$/), own2.getByRole('link', { name: 'Change who can see your plan' }).click()])
+      await checkPage(own2, 'confirm it is you')
+      const before = sink.received.length
+      await own2.getByRole('button', { name: 'Send me a code' }).click()
+      await own2.getByLabel('Enter the 6-digit code').waitFor()
+      await checkPage(own2, 'code sent')
+      let codeMail
+      for (let waited = 0; !codeMail && waited < 100; waited += 1) {
+        codeMail = sink.received.slice(before).find((mail) => /confirm it is you is \d{6}/.test(mail.data))
+        if (!codeMail) await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+      assert.ok(codeMail, 'the code arrives by email')
+      assert.ok(codeMail.to.some((to) => to.includes('hazel.whitcombe@example.test')))
+      const stepUp = codeMail.data.match(/confirm it is you is (\d{6})/)[1]
+      await own2.getByLabel('Enter the 6-digit code').fill(stepUp === '000000' ? '111111' : '000000')
+      await own2.getByRole('button', { name: 'Continue' }).click()
+      await own2.locator('.nhsuk-error-summary').waitFor()
+      await checkPage(own2, 'a wrong code')
+      assert.match(await own2.locator('.nhsuk-error-summary').innerText(), /not right[\s\S]*2 tries left/)
+      await own2.getByLabel('Enter the 6-digit code').fill(stepUp)
+      await Promise.all([own2.waitForURL(/\/prepare\/sharing$/), own2.getByRole('button', { name: 'Continue' }).click()])
+      await checkPage(own2, 'choose who can see my plan')
+      const partner = JSON.parse(execFileSync(process.env.CONCORD_BIN, ['--database', server.database, 'report', 'organisations', '--format', 'json']).toString()).find((organisation) => organisation.kind === 'partner')
+      await own2.getByRole('checkbox', { name: partner.name }).check()
+      await own2.getByRole('button', { name: 'Save my choice' }).click()
+      await own2.locator('.nhsuk-notification-banner--success').waitFor()
+      await checkPage(own2, 'choice saved')
+      assert.ok((await own2.locator('main ul').first().innerText()).includes(partner.name), 'the partner is now listed')
+
+      // The partner's system sees Hazel at once.
+      const client = JSON.parse(execFileSync(process.env.CONCORD_BIN, ['--database', server.database, 'client', 'create', '--org', partner.ods_code, '--name', 'Community EPR', '--scope', 'system/*.read']).toString())
+      const token = await fetch(`${server.url}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret })
+      }).then((response) => response.json())
+      const found = await fetch(`${server.url}/fhir/Patient/_search`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ identifier: `https://fhir.nhs.uk/Id/nhs-number|${NHS}` })
+      }).then((response) => response.json())
+      assert.equal(found.total, 1, 'consent takes effect at once')
+      const goals = await fetch(`${server.url}/fhir/Goal?patient=Patient/${found.entry[0].resource.id}`, { headers: { authorization: `Bearer ${token.access_token}` } }).then((response) => response.json())
+      assert.ok(goals.entry.some((entry) => entry.resource.achievementStatus?.coding[0].code === 'improving'), 'the goal progress reaches FHIR')
     } finally {
       await again.close()
     }
