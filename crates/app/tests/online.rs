@@ -33,9 +33,9 @@ fn population() -> std::path::PathBuf {
     write(
         &directory,
         "patients.csv",
-        "record_id,nhs_number,given_name,family_name,birth_date,sex,practice_ods_code,registered_from,preferred_channel,email\n\
-         P1,9434765919,Grace,Okafor,1948-02-11,female,F83004,2000-01-01,letter,\n\
-         P2,9434765870,Tom,Reid,1950-05-01,male,F83004,2000-01-01,email,tom@example.test\n",
+        "record_id,nhs_number,given_name,family_name,birth_date,sex,practice_ods_code,registered_from,preferred_channel,email,mobile\n\
+         P1,9434765919,Grace,Okafor,1948-02-11,female,F83004,2000-01-01,letter,,07700 900123\n\
+         P2,9434765870,Tom,Reid,1950-05-01,male,F83004,2000-01-01,email,tom@example.test,\n",
     );
     write(
         &directory,
@@ -199,6 +199,65 @@ async fn the_person_and_their_carer_prepare_online_with_codes_and_dates_of_birth
         let agenda = concord.preparation_view(&nurse, &grace, now).await.unwrap().agenda;
         let question = agenda.iter().find(|line| line.answer.contains("tablets")).unwrap();
         assert!(question.written.starts_with("Ann Okafor (daughter) for Grace Okafor"), "{question:?}");
+        // What Ann may do is Grace's choice: at first the preparation only.
+        use concord_domain::online_access::ProxyScope;
+        assert!(matches!(concord.online_plan(&ann_visitor, None, now).await, Err(AppError::Forbidden(_))));
+        assert!(matches!(concord.record_access_log(&ann_visitor).await, Err(AppError::Forbidden(_))));
+        assert!(matches!(
+            concord.person_start_step_up(&ann_visitor, &ann.token, now).await,
+            Err(AppError::Forbidden(_))
+        ));
+        assert!(matches!(concord.person_sharing(&ann_visitor).await, Err(AppError::Forbidden(_))), "only Grace");
+        let proxies = concord.person_proxies(&visitor).await.unwrap();
+        assert_eq!(proxies[0].1, [ProxyScope::Letter, ProxyScope::Agenda]);
+        // Changing it needs the stronger check: a code by text message to the mobile on her record.
+        assert!(matches!(
+            concord.person_set_proxy_scope(&visitor, &proxy.id, &[ProxyScope::Plan], now).await,
+            Err(AppError::Refused(_))
+        ));
+        assert_eq!(concord.person_start_step_up(&visitor, &session.token, now).await.unwrap(), "text message");
+        let messages = concord.store.messages_for(&grace).await.unwrap();
+        let text = messages.iter().rev().find(|message| message.purpose == "identity_check").unwrap();
+        assert_eq!((text.channel.as_str(), text.recipient.as_deref()), ("sms", Some("07700 900123")));
+        let step_up: String = text.body.chars().filter(char::is_ascii_digit).take(6).collect();
+        let wrong = if step_up == "000000" { "111111" } else { "000000" };
+        use concord_store::StepUpCheck;
+        assert_eq!(
+            concord.person_check_step_up(&visitor, &session.token, wrong, now).await.unwrap(),
+            StepUpCheck::Wrong(2)
+        );
+        assert_eq!(
+            concord.person_check_step_up(&visitor, &session.token, &step_up, now).await.unwrap(),
+            StepUpCheck::Verified
+        );
+        assert_eq!(
+            concord.person_check_step_up(&visitor, &session.token, &step_up, now).await.unwrap(),
+            StepUpCheck::NoCode,
+            "a code works once"
+        );
+        let verified = concord.person_visitor(&session.token).await.unwrap().unwrap();
+        assert!(verified.verified(now));
+        assert!(!verified.verified(now + Duration::minutes(16)), "the check holds for a quarter of an hour");
+        concord.person_set_proxy_scope(&verified, &proxy.id, &[ProxyScope::Plan], now).await.unwrap();
+        let ann_now = concord.person_visitor(&ann.token).await.unwrap().unwrap();
+        assert!(ann_now.may(ProxyScope::Plan) && !ann_now.may(ProxyScope::Agenda), "it applies at once");
+        assert!(matches!(concord.save_online_agenda(&ann_now, &answers, now).await, Err(AppError::Forbidden(_))));
+        // Three wrong codes use a code up.
+        concord.person_start_step_up(&visitor, &session.token, now).await.unwrap();
+        for left in [2, 1, 0] {
+            assert_eq!(
+                concord.person_check_step_up(&visitor, &session.token, "999999x", now).await.unwrap(),
+                if step_up_is("999999", &concord, &grace).await {
+                    StepUpCheck::Verified
+                } else {
+                    StepUpCheck::Wrong(left)
+                }
+            );
+        }
+        assert_eq!(
+            concord.person_check_step_up(&visitor, &session.token, "123456", now).await.unwrap(),
+            StepUpCheck::NoCode
+        );
         assert!(concord.revoke_proxy(&nurse, &grace, &proxy.id, now).await.unwrap());
         assert!(concord.person_visitor(&ann.token).await.unwrap().is_none(), "ending proxy access ends the session");
         let ended = refused(concord.person_sign_in(&ann_code, date!(1975 - 06 - 30), now).await);
@@ -267,4 +326,12 @@ async fn the_person_and_their_carer_prepare_online_with_codes_and_dates_of_birth
             "the proxy's writing is audited as theirs"
         );
     }
+}
+
+/// Whether the newest identity check code sent for the person is `code` (so a test's deliberately
+/// wrong code is never, by chance, the right one).
+async fn step_up_is(code: &str, concord: &Concord, patient_id: &str) -> bool {
+    let messages = concord.store.messages_for(patient_id).await.unwrap();
+    let newest = messages.iter().rev().find(|message| message.purpose == "identity_check").unwrap();
+    newest.body.chars().filter(char::is_ascii_digit).take(6).collect::<String>() == code
 }
