@@ -28,7 +28,8 @@ export const ROLES = [
   'practice-admin',
   'privacy-officer',
   'commissioner',
-  'system-admin'
+  'system-admin',
+  'partner-clinician'
 ]
 export const CLINICAL_ROLES = ['hca', 'nurse', 'gp', 'pharmacist', 'care-coordinator']
 

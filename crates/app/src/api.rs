@@ -369,16 +369,13 @@ impl Concord {
     /// The person's current plan resources (CarePlans and Goals), if the client may see them.
     pub async fn api_plan(&self, caller: &ApiCaller, patient_id: &str) -> Result<Vec<Resource>, AppError> {
         caller.require("system/CarePlan.read")?;
-        let Some(view) = self.load_plan(patient_id, None).await? else { return Ok(vec![]) };
-        let Some(purpose) = self.api_access_with(caller, patient_id, Some(&view)).await? else { return Ok(vec![]) };
-        self.audit_api(
-            caller,
-            Some(patient_id),
-            "CarePlan",
-            format!("plan version {} read", view.version),
-            Some(purpose),
-        )
-        .await?;
+        let view = self.load_plan(patient_id, None).await?;
+        let Some(purpose) = self.api_access_with(caller, patient_id, view.as_ref()).await? else { return Ok(vec![]) };
+        let detail = view
+            .as_ref()
+            .map_or_else(|| "no plan yet".to_owned(), |view| format!("plan version {} read", view.version));
+        self.audit_api(caller, Some(patient_id), "CarePlan", detail, Some(purpose)).await?;
+        let Some(view) = view else { return Ok(vec![]) };
         let mut resources = plan_resources(&view, &format!("Patient/{patient_id}"), true);
         self.add_goal_progress(&view, &mut resources).await?;
         Ok(resources)
@@ -663,6 +660,19 @@ impl Concord {
         if caller.kind != "partner" {
             return Err(AppError::Invalid("break-glass is for organisations outside the practice".into()));
         }
+        self.break_glass(&caller.organisation, &caller.actor(), nhs_number, reason, now).await
+    }
+
+    /// Records a break-glass access for `organisation` by `actor` (the checks common to the API
+    /// and the partner clinicians' pages): a real reason, a known NHS number.
+    pub(crate) async fn break_glass(
+        &self,
+        organisation: &str,
+        actor: &Actor,
+        nhs_number: &str,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<(String, OffsetDateTime), AppError> {
         let reason = reason.trim();
         if reason.chars().count() < BREAK_GLASS_REASON_MIN {
             return Err(AppError::Invalid(format!(
@@ -688,8 +698,8 @@ impl Concord {
                 &concord_store::BreakGlassRow {
                     id: concord_store::new_id(),
                     patient_id: person.id.clone(),
-                    organisation: caller.organisation.clone(),
-                    actor: caller.actor().name().to_owned(),
+                    organisation: organisation.to_owned(),
+                    actor: actor.name().to_owned(),
                     reason: reason.to_owned(),
                     granted_at: timestamp(now),
                     expires_at: timestamp(expires),
@@ -697,7 +707,7 @@ impl Concord {
                     reviewed_by: None,
                     review_note: None,
                 },
-                &caller.actor(),
+                actor,
                 &timestamp(now),
             )
             .await?;

@@ -86,11 +86,20 @@ impl Concord {
             ));
         }
         let mut accounts = Vec::new();
+        // The partner clinician works for the first partner organisation (the community service).
+        let partner = self
+            .store
+            .organisations()
+            .await?
+            .into_iter()
+            .find(|(_, _, kind, _)| kind == "partner")
+            .map(|(code, ..)| code);
         for role in StaffRole::ALL {
             let username = demo_username(role);
             if self.store.staff_user_by_username(&username).await?.is_none() {
                 let organisation = match role {
                     StaffRole::Commissioner | StaffRole::SystemAdmin => None,
+                    StaffRole::PartnerClinician => partner.as_deref(),
                     _ => practice,
                 };
                 self.create_staff_user(

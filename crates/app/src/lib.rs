@@ -25,6 +25,7 @@ pub mod preparation;
 pub mod record;
 pub mod registers;
 pub mod review;
+pub mod shared;
 pub mod status;
 pub mod visit;
 

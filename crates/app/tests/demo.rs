@@ -14,7 +14,7 @@ async fn demo_accounts_are_refused_once_real_records_were_imported() {
 
     // An empty database may hold demo accounts.
     let accounts = concord.ensure_demo_accounts(None).await.unwrap();
-    assert_eq!(accounts.len(), 9);
+    assert_eq!(accounts.len(), concord_domain::access::StaffRole::ALL.len());
 
     // An import not marked synthetic marks the database as real; from then on, no demo accounts.
     let extract = directory.join("extract.ndjson");

@@ -15,6 +15,9 @@ pub enum StaffRole {
     PrivacyOfficer,
     Commissioner,
     SystemAdmin,
+    /// A clinician of a partner organisation (community or hospital services): reads the plans
+    /// people shared with their organisation, and may break the glass in an emergency.
+    PartnerClinician,
 }
 
 /// Things a signed-in person may be allowed to do.
@@ -36,10 +39,14 @@ pub enum Permission {
     ManageCycle,
     /// Professional preparation: review results, act on red flags, set personal targets, triage.
     TriageResults,
+    /// Read the care plans people shared with the user's (partner) organisation; break the glass.
+    ViewSharedPlans,
+    /// Review break-glass accesses (the practice's privacy officer).
+    ReviewBreakGlass,
 }
 
 impl StaffRole {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::HealthcareAssistant,
         Self::Nurse,
         Self::Gp,
@@ -49,6 +56,7 @@ impl StaffRole {
         Self::PrivacyOfficer,
         Self::Commissioner,
         Self::SystemAdmin,
+        Self::PartnerClinician,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +70,7 @@ impl StaffRole {
             Self::PrivacyOfficer => "privacy_officer",
             Self::Commissioner => "commissioner",
             Self::SystemAdmin => "system_admin",
+            Self::PartnerClinician => "partner_clinician",
         }
     }
 
@@ -80,6 +89,7 @@ impl StaffRole {
             Self::PrivacyOfficer => "Privacy officer",
             Self::Commissioner => "Commissioner",
             Self::SystemAdmin => "System administrator",
+            Self::PartnerClinician => "Clinician at a partner organisation",
         }
     }
 
@@ -100,9 +110,10 @@ impl StaffRole {
                 matches!(permission, ViewPatientRecord | ViewPracticeLists | ViewAggregates | ManageCycle)
             }
             Self::PracticeAdmin => matches!(permission, ViewPracticeLists | ViewAggregates | ManageCycle),
-            Self::PrivacyOfficer => matches!(permission, ViewAudit | ViewAggregates),
+            Self::PrivacyOfficer => matches!(permission, ViewAudit | ViewAggregates | ReviewBreakGlass),
             Self::Commissioner => matches!(permission, ViewAggregates),
             Self::SystemAdmin => matches!(permission, ManageUsers | ManageData | ViewAggregates),
+            Self::PartnerClinician => matches!(permission, ViewSharedPlans),
         }
     }
 }

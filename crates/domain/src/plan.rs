@@ -599,6 +599,26 @@ pub struct PlanContext {
 
 /// The plan as the person's own document: written to them, in their words, in the first person,
 /// with what to do if things get worse before anything else after their goals.
+/// The plan as a clinician outside the practice reads it: the same document with "If things get
+/// worse" (the contingency plans) moved up to just after the heading, since that is what they
+/// most often need first; the person's goals follow.
+pub fn contingency_first(mut document: crate::document::Document) -> crate::document::Document {
+    use crate::document::Block;
+    let is_section = |block: &Block| matches!(block, Block::Heading { level: 1 | 2, .. });
+    let Some(start) = document
+        .blocks
+        .iter()
+        .position(|block| matches!(block, Block::Heading { level: 2, text } if text == "If things get worse"))
+    else {
+        return document;
+    };
+    let end = document.blocks[start + 1..].iter().position(is_section).map_or(document.blocks.len(), |n| start + 1 + n);
+    let section: Vec<Block> = document.blocks.drain(start..end).collect();
+    let first = document.blocks.iter().skip(1).position(is_section).map_or(document.blocks.len(), |n| n + 1);
+    document.blocks.splice(first..first, section);
+    document
+}
+
 pub fn document(plan: &CarePlan, context: &PlanContext) -> crate::document::Document {
     use crate::document::{Block, Chart, long_date};
     let title = format!("My {}", plan.name.words());
@@ -920,6 +940,17 @@ mod tests {
         let worse = text.find("If things get worse").unwrap();
         let medicines = text.find("My medicines and treatments").unwrap();
         assert!(goals < worse && worse < medicines, "what to do if things get worse comes straight after the goals");
+
+        // For clinicians outside the practice, the contingency plans come first, then the goals.
+        let partner = contingency_first(document.clone());
+        assert!(partner.outline_is_sound());
+        let text = partner.plain_text();
+        let worse = text.find("If things get worse").unwrap();
+        let changed = text.find("What has changed since last time").unwrap();
+        let goals = text.find("My goals").unwrap();
+        assert!(worse < changed && worse < goals, "contingency first:\n{text}");
+        assert_eq!(partner.blocks.len(), document.blocks.len(), "nothing lost");
+        assert!(text.contains("What I should do: Start the rescue pack"));
     }
 
     #[test]

@@ -74,6 +74,12 @@ impl Layout {
             if role.permits(Permission::ViewAudit) {
                 navigation.push(NavItem { href: "/audit", text: "Audit trail", current: false });
             }
+            if role.permits(Permission::ReviewBreakGlass) {
+                navigation.push(NavItem { href: "/privacy/break-glass", text: "Break-glass", current: false });
+            }
+            if role.permits(Permission::ViewSharedPlans) {
+                navigation.push(NavItem { href: "/shared", text: "Shared care plans", current: false });
+            }
         }
         Self {
             title: title.to_owned(),
@@ -171,6 +177,10 @@ pub(crate) struct HomeTemplate {
     pub counts: Option<CountsView>,
     pub audit: bool,
     pub administration: bool,
+    /// Partner clinicians: the link to shared plans.
+    pub shared_plans: bool,
+    /// The privacy officer: break-glass accesses waiting for review.
+    pub break_glass_waiting: Option<usize>,
 }
 
 /// The search form as entered, with its errors (empty when none).
@@ -1011,4 +1021,54 @@ pub(crate) struct PrepareAccessTemplate {
     pub signed_in_as: String,
     /// (when, who and from where, what).
     pub lines: Vec<(String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "shared_search.html")]
+pub(crate) struct SharedSearchTemplate {
+    pub layout: Layout,
+    pub csrf_token: String,
+    pub nhs_number: String,
+    pub searched: bool,
+    /// (link to the plan, "Name, born …", why the organisation may see it).
+    pub found: Option<(String, String, String)>,
+    pub errors: Vec<FieldError>,
+    /// The errors by field, for the inline messages.
+    pub nhs_error: String,
+    pub reason_error: String,
+    pub reason: String,
+    pub break_glass_minutes: i64,
+}
+
+#[derive(Template)]
+#[template(path = "shared_plan.html")]
+pub(crate) struct SharedPlanTemplate {
+    pub layout: Layout,
+    pub person: String,
+    pub version: String,
+    /// The reason given, when this is break-glass access.
+    pub break_glass: Option<String>,
+    pub document: crate::document::DocumentView,
+}
+
+pub(crate) struct BreakGlassView {
+    pub id: String,
+    pub person: String,
+    pub nhs_number: String,
+    pub organisation: String,
+    pub who: String,
+    pub reason: String,
+    pub when: String,
+    pub until: String,
+    pub note_error: String,
+}
+
+#[derive(Template)]
+#[template(path = "break_glass_review.html")]
+pub(crate) struct BreakGlassReviewTemplate {
+    pub layout: Layout,
+    pub csrf_token: String,
+    pub entries: Vec<BreakGlassView>,
+    pub done: Option<String>,
+    pub errors: Vec<FieldError>,
 }

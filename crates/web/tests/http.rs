@@ -693,3 +693,210 @@ async fn preparation_conversation_and_plan_pages_follow_each_role_and_the_person
     assert_eq!(sign_in.status, StatusCode::OK);
     assert!(sign_in.body.contains("Your code") && sign_in.body.contains("Date of birth"));
 }
+
+/// Every staff page against every role: a role without the page's permission is refused (403)
+/// before any record reference is looked at, and never sees the person; a role with it is not
+/// refused (a reference from someone else's session is then "not found").
+#[tokio::test]
+async fn every_staff_route_is_refused_to_every_role_without_its_permission() {
+    use concord_domain::access::Permission::{self, *};
+    let practice = Practice::new().await;
+    let app = practice.app();
+    let mut gp = Client::signed_in(app.clone(), StaffRole::Gp).await;
+    let record = gp.search(&[("nhs_number", ANN_NHS)]).await.record_links().remove(0);
+    let reference = record.rsplit('/').next().unwrap().to_owned();
+    // (path, the permission it needs; `None`: any signed-in member of staff).
+    let routes: Vec<(String, Option<Permission>)> = vec![
+        ("/".into(), None),
+        ("/patients".into(), Some(ViewPatientRecord)),
+        ("/worklist".into(), Some(ViewPracticeLists)),
+        ("/triage".into(), Some(ViewPatientRecord)),
+        ("/clinics".into(), Some(ViewPracticeLists)),
+        ("/letters".into(), Some(ManageCycle)),
+        ("/audit".into(), Some(ViewAudit)),
+        ("/tasks".into(), Some(ViewPatientRecord)),
+        ("/results/unreadable".into(), Some(ViewPatientRecord)),
+        ("/shared".into(), Some(ViewSharedPlans)),
+        ("/privacy/break-glass".into(), Some(ReviewBreakGlass)),
+        (record.clone(), Some(ViewPatientRecord)),
+        (format!("{record}/visit"), Some(ViewPatientRecord)),
+        (format!("{record}/book"), Some(ManageCycle)),
+        (format!("{record}/review"), Some(ViewPatientRecord)),
+        (format!("{record}/preparation"), Some(ViewPatientRecord)),
+        (format!("{record}/preparation.pdf"), Some(ViewPatientRecord)),
+        (format!("{record}/preparation/print"), Some(ViewPatientRecord)),
+        (format!("{record}/conversation"), Some(ViewPatientRecord)),
+        (format!("{record}/plan"), Some(ViewPatientRecord)),
+        (format!("{record}/plan.pdf"), Some(ViewPatientRecord)),
+        (format!("{record}/plan/print"), Some(ViewPatientRecord)),
+        (format!("/shared/plan/{reference}"), Some(ViewSharedPlans)),
+    ];
+    for role in StaffRole::ALL {
+        let mut client = Client::signed_in(app.clone(), role).await;
+        for (path, permission) in &routes {
+            let page = client.get(path).await;
+            let allowed = permission.is_none_or(|permission| role.permits(permission));
+            if allowed {
+                assert_ne!(page.status, StatusCode::FORBIDDEN, "{role:?} may open {path}");
+                if path.contains(&reference) && role != StaffRole::Gp {
+                    assert_eq!(page.status, StatusCode::NOT_FOUND, "{role:?}: another session's reference");
+                }
+            } else {
+                assert_eq!(page.status, StatusCode::FORBIDDEN, "{role:?} must be refused {path}");
+            }
+            let identifies = role.permits(ViewPatientRecord) || role.permits(ViewPracticeLists);
+            assert!(identifies || !page.body.contains("JONES"), "{role:?} saw the person on {path}");
+            assert!(!path.contains(&reference) || role == StaffRole::Gp || !page.body.contains("JONES"));
+        }
+        // Forms are refused the same way (with a valid session token, so it is the role that
+        // refuses, not the token).
+        let token = client.get("/").await.csrf_token();
+        for (path, permission) in [
+            ("/patients/search", ViewPatientRecord),
+            ("/shared", ViewSharedPlans),
+            ("/shared/break-glass", ViewSharedPlans),
+            ("/privacy/break-glass", ReviewBreakGlass),
+        ] {
+            let page = client
+                .post(path, &[("csrf_token", &token), ("nhs_number", ANN_NHS), ("reason", "x"), ("note", "x")])
+                .await;
+            if role.permits(permission) {
+                assert_ne!(page.status, StatusCode::FORBIDDEN, "{role:?} may post {path}");
+            } else {
+                assert_eq!(page.status, StatusCode::FORBIDDEN, "{role:?} must be refused posting {path}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_partner_clinician_reads_only_shared_plans_and_breaks_the_glass_with_a_reason_the_privacy_officer_reviews() {
+    let practice = Practice::new().await;
+    let app = practice.app();
+    let mut partner = Client::signed_in(app.clone(), StaffRole::PartnerClinician).await;
+    let home = partner.get("/").await;
+    assert!(home.body.contains("href=\"/shared\""), "{}", home.body);
+    assert!(!home.body.contains("Find a patient"));
+    let form = partner.get("/shared").await;
+    assert_eq!(form.status, StatusCode::OK);
+    let token = form.csrf_token();
+    // Not shared: nothing about the person, the emergency form offered.
+    let searched = partner.post("/shared", &[("csrf_token", &token), ("nhs_number", ANN_NHS)]).await;
+    assert_eq!(searched.status, StatusCode::OK);
+    assert!(searched.body.contains("No plan shared with your organisation") && !searched.body.contains("JONES"));
+    let invalid = partner.post("/shared", &[("csrf_token", &token), ("nhs_number", "1234567890")]).await;
+    assert!(invalid.body.contains("nhsuk-error-summary") && invalid.body.contains("not a valid NHS number"));
+    // Ann has no plan: break-glass is still recorded, with its reason, and the page says there
+    // is no plan to show.
+    let vague = partner
+        .post("/shared/break-glass", &[("csrf_token", &token), ("nhs_number", ANN_NHS), ("reason", "urgent")])
+        .await;
+    assert!(vague.body.contains("nhsuk-error-summary") && vague.body.contains("at least 10 characters"));
+    let granted = partner
+        .post(
+            "/shared/break-glass",
+            &[("csrf_token", &token), ("nhs_number", ANN_NHS), ("reason", "Collapsed at the day centre")],
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::SEE_OTHER);
+    let plan = partner.get(granted.header("location")).await;
+    assert_eq!(plan.status, StatusCode::NOT_FOUND, "no plan to show: {}", plan.body);
+    // The privacy officer sees it waiting, and records the review.
+    let mut privacy = Client::signed_in(app.clone(), StaffRole::PrivacyOfficer).await;
+    let home = privacy.get("/").await;
+    assert!(home.body.contains("1 emergency access"), "{}", home.body);
+    let list = privacy.get("/privacy/break-glass").await;
+    assert!(list.body.contains("Collapsed at the day centre") && list.body.contains("NZZ01"), "{}", list.body);
+    let id = list.body.split("name=\"access\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let token = list.csrf_token();
+    let empty = privacy.post("/privacy/break-glass", &[("csrf_token", &token), ("access", &id), ("note", " ")]).await;
+    assert!(empty.body.contains("nhsuk-error-summary"));
+    let reviewed = privacy
+        .post(
+            "/privacy/break-glass",
+            &[("csrf_token", &token), ("access", &id), ("note", "Appropriate: spoke to the ward")],
+        )
+        .await;
+    assert!(reviewed.body.contains("Review recorded") && reviewed.body.contains("None waiting for review"));
+}
+
+/// Every FHIR route against tokens of each scope: no token is 401, a token without the route's
+/// scope is 403, and every read that succeeds is audited with the client.
+#[tokio::test]
+async fn every_fhir_route_needs_a_token_with_its_scope() {
+    let practice = Practice::new().await;
+    let app = practice.app();
+    let concord = &practice.concord;
+    let now = time::OffsetDateTime::now_utc();
+    let ann = concord
+        .store
+        .search_patients(
+            &concord_store::PatientSearch {
+                nhs_number: Some(concord_domain::NhsNumber::parse(ANN_NHS).unwrap()),
+                ..Default::default()
+            },
+            1,
+        )
+        .await
+        .unwrap()
+        .remove(0)
+        .id;
+    let mut routes: Vec<(String, &str)> = vec![
+        (format!("/fhir/Patient/{ann}"), "system/Patient.read"),
+        (format!("/fhir/Patient/{ann}/$everything"), "system/Patient.read"),
+    ];
+    for kind in concord_app::api::COMPARTMENT {
+        routes.push((
+            format!("/fhir/{kind}?patient=Patient/{ann}"),
+            if kind == "Goal" { "system/Goal.read" } else { "" },
+        ));
+    }
+    for (path, scope) in routes.iter_mut() {
+        if scope.is_empty() {
+            let kind = path.trim_start_matches("/fhir/").split('?').next().unwrap().to_owned();
+            *scope = Box::leak(format!("system/{kind}.read").into_boxed_str());
+        }
+    }
+    let mut client = Client::new(app.clone());
+    for (path, _) in &routes {
+        let response = client.get_with_bearer(path, None).await;
+        assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{path} without a token");
+        assert!(response.body.contains("OperationOutcome"));
+    }
+    for scope in concord_app::api::SCOPES.iter().filter(|scope| scope.ends_with(".read")) {
+        let registered = concord.create_api_client(support::PRACTICE, "test", scope, now).await.unwrap();
+        let token = concord.issue_api_token(&registered.client_id, &registered.client_secret, now).await.unwrap();
+        for (path, needed) in &routes {
+            let response = client.get_with_bearer(path, Some(&token.access_token)).await;
+            let granted = *scope == *needed || *scope == "system/*.read";
+            if granted {
+                assert_eq!(response.status, StatusCode::OK, "{scope} on {path}: {}", response.body);
+            } else {
+                assert_eq!(response.status, StatusCode::FORBIDDEN, "{scope} must not open {path}: {}", response.body);
+            }
+        }
+        let audited = concord
+            .store
+            .audit_events(&concord_store::AuditFilter { patient_id: Some(ann.clone()), ..Default::default() })
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|event| event.actor == format!("client:{}", registered.client_id) && event.action == "read")
+            .count();
+        let opened = routes.iter().filter(|(_, needed)| *scope == *needed || *scope == "system/*.read").count();
+        assert_eq!(audited, opened, "{scope}: every read audited");
+    }
+    // A partner with no consent from Ann sees nothing of her, whatever its scopes.
+    let partner = concord.create_api_client(support::PARTNER, "community", "system/*.read", now).await.unwrap();
+    let token = concord.issue_api_token(&partner.client_id, &partner.client_secret, now).await.unwrap();
+    for (path, _) in &routes {
+        let response = client.get_with_bearer(path, Some(&token.access_token)).await;
+        assert!(
+            response.status == StatusCode::NOT_FOUND
+                || (response.status == StatusCode::OK && response.body.contains("\"total\":0")),
+            "{path}: {} {}",
+            response.status,
+            response.body
+        );
+    }
+}

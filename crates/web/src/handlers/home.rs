@@ -55,6 +55,11 @@ pub(crate) async fn home(
     } else {
         None
     };
+    let break_glass_waiting = if staff.require(Permission::ReviewBreakGlass).is_ok() {
+        Some(state.concord.store.break_glass_list(true, 1000).await.map_err(AppError::from)?.len())
+    } else {
+        None
+    };
     let layout = Layout::new(&context, state.synthetic().await, Some(&signed_in), "Home").current("/");
     page(&HomeTemplate {
         layout,
@@ -67,6 +72,8 @@ pub(crate) async fn home(
         counts,
         audit: staff.require(Permission::ViewAudit).is_ok(),
         administration: staff.require(Permission::ManageUsers).is_ok() || staff.require(Permission::ManageData).is_ok(),
+        shared_plans: staff.require(Permission::ViewSharedPlans).is_ok(),
+        break_glass_waiting,
     })
 }
 

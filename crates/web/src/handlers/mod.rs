@@ -11,6 +11,7 @@ pub(crate) mod patients;
 pub(crate) mod plan;
 pub(crate) mod preparation;
 pub(crate) mod review;
+pub(crate) mod shared;
 pub(crate) mod system;
 pub(crate) mod visit;
 

@@ -22,7 +22,7 @@ pub(crate) async fn review_page(
     signed_in: SignedIn,
     Path(reference): Path<String>,
 ) -> Result<Response, PageError> {
-    let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
+    let patient_id = super::record_patient(&state, &signed_in, &reference)?;
     let view = state.concord.review_view(&signed_in.staff, &patient_id, OffsetDateTime::now_utc()).await?;
     let input = ReviewInput {
         comment: view.comment.clone(),
@@ -39,7 +39,7 @@ pub(crate) async fn review_results(
     Path(reference): Path<String>,
     SessionPairs(signed_in, pairs): SessionPairs,
 ) -> Result<Response, PageError> {
-    let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
+    let patient_id = super::record_patient(&state, &signed_in, &reference)?;
     let field =
         |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap_or_default();
     let input = ReviewInput {

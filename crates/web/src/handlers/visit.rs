@@ -22,7 +22,7 @@ pub(crate) async fn visit_form(
     signed_in: SignedIn,
     Path(reference): Path<String>,
 ) -> Result<Response, PageError> {
-    let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
+    let patient_id = super::record_patient(&state, &signed_in, &reference)?;
     let form = state.concord.visit_form(&signed_in.staff, &patient_id, OffsetDateTime::now_utc()).await?;
     render(&state, &context, &signed_in, &reference, &form, &BTreeMap::new(), &VisitErrors::default()).await
 }
@@ -33,7 +33,7 @@ pub(crate) async fn record_visit(
     Path(reference): Path<String>,
     SessionPairs(signed_in, pairs): SessionPairs,
 ) -> Result<Response, PageError> {
-    let patient_id = state.refs.resolve(&signed_in.session_key, &reference).ok_or(PageError::NotFound)?;
+    let patient_id = super::record_patient(&state, &signed_in, &reference)?;
     let answers: BTreeMap<String, String> = pairs.into_iter().filter(|(name, _)| name != "csrf_token").collect();
     let now = OffsetDateTime::now_utc();
     match state.concord.record_visit(&signed_in.staff, &patient_id, &answers, now).await? {

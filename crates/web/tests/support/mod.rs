@@ -29,6 +29,9 @@ use time::OffsetDateTime;
 use time::macros::{date, datetime};
 use tower::ServiceExt;
 
+/// The partner organisation (a community service) of the partner clinician's account.
+pub const PARTNER: &str = "NZZ01";
+
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const PRACTICE: &str = "F00001";
 pub const ANN_NHS: &str = "9434765919";
@@ -66,15 +69,12 @@ impl Practice {
         let directory = std::env::temp_dir().join(format!("concord-web-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&directory).unwrap();
         let concord = Concord::open(&format!("sqlite://{}", directory.join("test.db").display())).await.unwrap();
-        for role in [
-            StaffRole::Gp,
-            StaffRole::Nurse,
-            StaffRole::PracticeAdmin,
-            StaffRole::PrivacyOfficer,
-            StaffRole::Commissioner,
-            StaffRole::SystemAdmin,
-        ] {
-            let organisation = (!matches!(role, StaffRole::Commissioner | StaffRole::SystemAdmin)).then_some(PRACTICE);
+        for role in StaffRole::ALL {
+            let organisation = match role {
+                StaffRole::Commissioner | StaffRole::SystemAdmin => None,
+                StaffRole::PartnerClinician => Some(PARTNER),
+                _ => Some(PRACTICE),
+            };
             concord
                 .create_staff_user(
                     &username(role),
@@ -207,7 +207,19 @@ impl Practice {
         ];
         let mut writer = self.concord.store.import_writer(Actor::System("test".into()));
         let outcome = writer
-            .write(&[organisation], &[("Patient/ann".into(), ann), ("Patient/bob".into(), bob)], &records)
+            .write(
+                &[
+                    organisation,
+                    Organisation {
+                        ods_code: OdsCode::parse(PARTNER).unwrap(),
+                        name: "Riverside Community Services".into(),
+                        kind: OrganisationKind::Partner,
+                        parent: None,
+                    },
+                ],
+                &[("Patient/ann".into(), ann), ("Patient/bob".into(), bob)],
+                &records,
+            )
             .await
             .unwrap();
         assert!(outcome.refused_records.is_empty() && outcome.refused_patients.is_empty(), "{outcome:?}");
@@ -363,6 +375,15 @@ impl Client {
         let page = client.sign_in(&username(role), PASSWORD).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         client
+    }
+
+    /// A GET as an API client: with `Authorization: Bearer …` when a token is given, no cookies.
+    pub async fn get_with_bearer(&mut self, path: &str, token: Option<&str>) -> Page {
+        let mut request = Request::builder().uri(path).header(header::HOST, HOST);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
     }
 
     /// Searches as the signed-in user with the full form.
