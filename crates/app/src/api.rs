@@ -375,9 +375,16 @@ impl Concord {
             .as_ref()
             .map_or_else(|| "no plan yet".to_owned(), |view| format!("plan version {} read", view.version));
         self.audit_api(caller, Some(patient_id), "CarePlan", detail, Some(purpose)).await?;
-        let Some(view) = view else { return Ok(vec![]) };
-        let mut resources = plan_resources(&view, &format!("Patient/{patient_id}"), true);
-        self.add_goal_progress(&view, &mut resources).await?;
+        let mut resources = match view {
+            Some(view) => {
+                let mut resources = plan_resources(&view, &format!("Patient/{patient_id}"), true);
+                self.add_goal_progress(&view, &mut resources).await?;
+                resources
+            }
+            None => vec![],
+        };
+        // Plans from other services, part of the overarching plan, after the person's own.
+        resources.extend(self.linked_plan_resources(patient_id).await?);
         Ok(resources)
     }
 
@@ -401,7 +408,12 @@ impl Concord {
     ) -> Result<Resource, AppError> {
         let plan_id = id.split("-goal-").next().unwrap_or(id).split("-contingency-").next().unwrap_or(id);
         let not_found = || AppError::NotFound(format!("{resource_type}/{id} is not known to this client"));
-        let Some(patient_id) = self.store.plan_patient(plan_id).await? else { return Err(not_found()) };
+        let patient = match self.store.plan_patient(plan_id).await? {
+            Some(patient) => Some(patient),
+            None if resource_type == "CarePlan" => self.store.resource_patient("CarePlan", id).await?,
+            None => None,
+        };
+        let Some(patient_id) = patient else { return Err(not_found()) };
         if resource_type == "Goal" {
             caller.require("system/Goal.read")?;
         }
@@ -478,8 +490,12 @@ impl Concord {
                         .filter(|resource| resource.resource_type() == resource_type)
                         .collect();
                     self.add_goal_progress(&view, &mut resources).await?;
+                    if resource_type == "CarePlan" {
+                        resources.extend(self.linked_plan_resources(patient_id).await?);
+                    }
                     resources
                 }
+                None if resource_type == "CarePlan" => self.linked_plan_resources(patient_id).await?,
                 None => vec![],
             },
             "QuestionnaireResponse" => self

@@ -17,6 +17,7 @@ pub mod fhir_record;
 pub mod gp_record;
 pub mod import;
 pub mod letters;
+pub mod linked_plans;
 pub mod online;
 pub mod outbox;
 pub mod person;
@@ -57,6 +58,10 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Refused(String),
+    /// A write's precondition failed: the version it names is no longer current (HTTP 412), or
+    /// it named none where one is required (HTTP 428).
+    #[error("{message}")]
+    Precondition { message: String, missing: bool },
 }
 
 impl Concord {

@@ -36,6 +36,8 @@ pub struct SharedPlan {
     pub document: Document,
     /// Why this clinician may see it ("shared care: consent", "break-glass: …").
     pub purpose: String,
+    /// Plans from other services linked into the overarching plan, after the person's own.
+    pub linked: Vec<concord_store::LinkedPlanRow>,
 }
 
 /// One break-glass access, for the privacy officer.
@@ -140,6 +142,7 @@ impl Concord {
             status: view.status.clone(),
             document: concord_domain::plan::contingency_first(document),
             purpose,
+            linked: self.store.linked_plans(patient_id).await?,
         })
     }
 

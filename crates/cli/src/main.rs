@@ -63,6 +63,13 @@ enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// Links a plan from another service (a FHIR CarePlan JSON file whose subject is the person,
+    /// by NHS number identifier) into the person's overarching plan. Prints its id.
+    LinkPlan {
+        #[arg(long)]
+        nhs_number: String,
+        file: PathBuf,
+    },
     /// The person's records as FHIR R4 JSON.
     Export {
         #[command(subcommand)]
@@ -508,6 +515,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await?;
             println!("{}", serde_json::to_string_pretty(&concord_fhir::resource_json(&export.bundle)?)?);
             eprintln!("export {}: {} item(s)", export.export_id, export.bundle.entry.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::LinkPlan { nhs_number, file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let concord = open(&cli.database).await?;
+            let patient = person_by_nhs_number(&concord, &nhs_number).await?;
+            let id = concord
+                .link_plan_file(concord_app::cycle::Caller::Console, &patient, &text, time::OffsetDateTime::now_utc())
+                .await
+                .with_context(|| format!("{}", file.display()))?;
+            println!("{}", json!({ "linked_plan": id }));
             Ok(ExitCode::SUCCESS)
         }
         Command::Export { what: ExportCommand::GpFiled { export, response } } => {

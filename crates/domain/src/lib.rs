@@ -12,6 +12,7 @@ pub mod codelist;
 pub mod criterion;
 pub mod cycle;
 pub mod document;
+pub mod linked_plan;
 pub mod nhs_number;
 pub mod online_access;
 pub mod organisation;

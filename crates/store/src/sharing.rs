@@ -219,6 +219,7 @@ impl Store {
             "QuestionnaireResponse" => ("SELECT patient_id FROM care_cycle WHERE id = $1", id),
             "AuditEvent" => ("SELECT patient_id FROM audit_event WHERE id = $1", id),
             "Consent" => ("SELECT patient_id FROM care_plan WHERE id = $1", id.strip_suffix("-consent").unwrap_or("")),
+            "CarePlan" => ("SELECT patient_id FROM linked_plan WHERE id = $1", id),
             "Provenance" => (
                 "SELECT p.patient_id FROM care_plan_version v JOIN care_plan p ON p.id = v.plan_id WHERE v.id = $1",
                 id.strip_suffix("-provenance").unwrap_or(""),

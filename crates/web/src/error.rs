@@ -60,6 +60,7 @@ impl From<AppError> for PageError {
             AppError::Forbidden(_) => Self::Forbidden,
             AppError::NotFound(_) => Self::NotFound,
             AppError::Invalid(message) | AppError::Refused(message) => Self::BadRequest(message),
+            AppError::Precondition { message, .. } => Self::BadRequest(message),
             AppError::Store(_) => Self::internal(&error),
         }
     }

@@ -921,6 +921,72 @@ pub(crate) struct PlanTemplate {
     pub recorded: String,
     pub versions: Vec<PlanVersionView>,
     pub document: crate::document::DocumentView,
+    pub linked: Vec<LinkedPlanView>,
+    /// The form to record a plan from another service (staff who manage the cycle).
+    pub link_form: Option<LinkFormView>,
+}
+
+/// A plan from another service, as shown with the person's plan.
+pub(crate) struct LinkedPlanView {
+    pub title: String,
+    pub kind: &'static str,
+    pub service: String,
+    pub status: String,
+    pub period: String,
+    pub summary: Vec<String>,
+    /// Where it came from ("Received from the service's system").
+    pub source: String,
+}
+
+impl LinkedPlanView {
+    pub(crate) fn of(row: &concord_store::LinkedPlanRow) -> Self {
+        let plan = &row.plan;
+        let period = match (&plan.period_start, &plan.period_end) {
+            (Some(start), Some(end)) => {
+                format!("{} to {}", crate::views::stored_time(start), crate::views::stored_time(end))
+            }
+            (Some(start), None) => format!("from {}", crate::views::stored_time(start)),
+            (None, Some(end)) => format!("until {}", crate::views::stored_time(end)),
+            (None, None) => String::new(),
+        };
+        Self {
+            title: plan.title.clone(),
+            kind: plan.kind_words(),
+            service: plan.service.clone(),
+            status: plan.status.clone(),
+            period,
+            summary: plan.summary.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_owned).collect(),
+            source: if row.received_via == "api" {
+                format!("Received from the service's system, version {}.", row.version)
+            } else {
+                format!("Recorded by {} from a copy sent to the practice.", row.recorded_by)
+            },
+        }
+    }
+}
+
+/// The form to record a plan from another service.
+pub(crate) struct LinkFormView {
+    pub action: String,
+    pub csrf_token: String,
+    /// (value, label, chosen).
+    pub kinds: Vec<(&'static str, &'static str, bool)>,
+    pub service: String,
+    pub title: String,
+    pub summary: String,
+    pub period_start: String,
+    pub errors: Vec<FieldError>,
+    pub saved: bool,
+}
+
+impl LinkFormView {
+    pub(crate) fn error(&self, field: &str) -> String {
+        self.errors
+            .iter()
+            .find(|error| error.href == format!("#linked-{field}"))
+            .map(|error| error.text.clone())
+            .unwrap_or_default()
+    }
 }
 
 pub(crate) struct TaskView {
@@ -957,6 +1023,7 @@ pub(crate) struct PreparePlanTemplate {
     pub goals: Vec<(usize, String, String, String, String)>,
     /// (code, label) of the progress choices.
     pub progress_choices: Vec<(&'static str, &'static str)>,
+    pub linked: Vec<LinkedPlanView>,
     pub saved: bool,
     /// The error summary: the same problem, linked to its field.
     pub errors: Vec<FieldError>,
@@ -1049,6 +1116,7 @@ pub(crate) struct SharedPlanTemplate {
     /// The reason given, when this is break-glass access.
     pub break_glass: Option<String>,
     pub document: crate::document::DocumentView,
+    pub linked: Vec<LinkedPlanView>,
 }
 
 pub(crate) struct BreakGlassView {

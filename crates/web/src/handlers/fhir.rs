@@ -32,6 +32,12 @@ fn outcome(status: StatusCode, code: &str, text: &str) -> Response {
 
 fn app_error(error: AppError) -> Response {
     match error {
+        AppError::Precondition { message, missing: true } => {
+            outcome(StatusCode::PRECONDITION_REQUIRED, "conflict", &message)
+        }
+        AppError::Precondition { message, missing: false } => {
+            outcome(StatusCode::PRECONDITION_FAILED, "conflict", &message)
+        }
         AppError::Forbidden(text) => outcome(StatusCode::FORBIDDEN, "forbidden", text),
         AppError::NotFound(text) => outcome(StatusCode::NOT_FOUND, "not-found", &text),
         AppError::Invalid(text) | AppError::Refused(text) => outcome(StatusCode::BAD_REQUEST, "invalid", &text),
@@ -125,8 +131,13 @@ pub(crate) async fn metadata(State(state): State<AppState>) -> Response {
             ]
         });
         if kind == "CarePlan" {
-            interaction.extend([json!({ "code": "vread" }), json!({ "code": "history-instance" })]);
-            resource["versioning"] = json!("versioned");
+            interaction.extend([
+                json!({ "code": "vread" }),
+                json!({ "code": "history-instance" }),
+                json!({ "code": "create", "documentation": "A partner's plan, linked into the person's overarching plan (system/CarePlan.write)" }),
+                json!({ "code": "update", "documentation": "Only the partner's own linked plans, with If-Match on the version (428 without, 412 when stale)" }),
+            ]);
+            resource["versioning"] = json!("versioned-update");
             resource["readHistory"] = json!(true);
         }
         resource["interaction"] = json!(interaction);
@@ -613,6 +624,77 @@ pub(crate) async fn gp_filed(
             StatusCode::OK,
             json!({ "resourceType": "Parameters", "parameter": [{ "name": "filed", "valueInteger": filed }] }),
         ),
+        Err(error) => app_error(error),
+    }
+}
+
+/// The request body as text, or why not (a status and words for the OperationOutcome).
+fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<String, (StatusCode, &'static str)> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    if !(content_type.starts_with("application/fhir+json") || content_type.starts_with("application/json")) {
+        return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, "Send the resource as application/fhir+json"));
+    }
+    String::from_utf8(body.to_vec()).map_err(|_| (StatusCode::BAD_REQUEST, "The body is not UTF-8 text"))
+}
+
+/// `POST /fhir/CarePlan`: a partner's plan linked into the person's overarching plan.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(resource_type): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if resource_type != "CarePlan" {
+        return not_allowed().await;
+    }
+    let caller = match bearer(&state, &headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let text = match json_body(&headers, &body) {
+        Ok(text) => text,
+        Err((status, text)) => return outcome(status, "invalid", text),
+    };
+    match state.concord.api_create_linked_plan(&caller, &text, OffsetDateTime::now_utc()).await {
+        Ok(plan) => {
+            let id = plan.id.clone().unwrap_or_default();
+            let resource = Resource::CarePlan(plan);
+            let mut response = with_etag(fhir(StatusCode::CREATED, resource_json(&resource)), &resource);
+            if let Ok(location) =
+                header::HeaderValue::from_str(&format!("{}/fhir/CarePlan/{id}/_history/1", state.concord.public_url))
+            {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            response
+        }
+        Err(error) => app_error(error),
+    }
+}
+
+/// `PUT /fhir/CarePlan/{id}` with `If-Match: W/"n"`: the partner replaces its linked plan.
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((resource_type, id)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    if resource_type != "CarePlan" {
+        return not_allowed().await;
+    }
+    let caller = match bearer(&state, &headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let text = match json_body(&headers, &body) {
+        Ok(text) => text,
+        Err((status, text)) => return outcome(status, "invalid", text),
+    };
+    let if_match = headers.get(header::IF_MATCH).and_then(|value| value.to_str().ok());
+    match state.concord.api_update_linked_plan(&caller, &id, if_match, &text, OffsetDateTime::now_utc()).await {
+        Ok(plan) => {
+            let resource = Resource::CarePlan(plan);
+            with_etag(fhir(StatusCode::OK, resource_json(&resource)), &resource)
+        }
         Err(error) => app_error(error),
     }
 }

@@ -302,6 +302,17 @@ async fn plan_view(
             .iter()
             .map(|(code, label, _)| (*code, *label))
             .collect(),
+        linked: if plan.is_some() {
+            state
+                .concord
+                .linked_plans_for(&online.visitor.patient_id)
+                .await?
+                .iter()
+                .map(crate::templates::LinkedPlanView::of)
+                .collect()
+        } else {
+            vec![]
+        },
         saved,
         errors: field_errors(&error, "#progress-0-not_started"),
     })

@@ -23,8 +23,8 @@ use crate::security::RequestContext;
 use crate::session::{SessionPairs, SignedIn};
 use crate::state::AppState;
 use crate::templates::{
-    ChoiceView, ConversationTemplate, FieldError, FieldView, GroupView, Layout, PlanTemplate, PlanVersionView,
-    TaskView, TasksTemplate, page,
+    ChoiceView, ConversationTemplate, FieldError, FieldView, GroupView, Layout, LinkedPlanView, PlanTemplate,
+    PlanVersionView, TaskView, TasksTemplate, page,
 };
 use crate::views;
 
@@ -456,13 +456,85 @@ pub(crate) async fn plan_page(
     Path(reference): Path<String>,
     Query(query): Query<PlanQuery>,
 ) -> Result<Response, PageError> {
+    render_plan(&state, &context, &signed_in, &reference, query.version, None).await
+}
+
+fn link_form(
+    signed_in: &SignedIn,
+    reference: &str,
+    values: &[(String, String)],
+    errors: Vec<FieldError>,
+    saved: bool,
+) -> Option<crate::templates::LinkFormView> {
+    if signed_in.staff.require(Permission::ManageCycle).is_err() {
+        return None;
+    }
+    let value =
+        |name: &str| values.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap_or_default();
+    let kind = value("kind");
+    Some(crate::templates::LinkFormView {
+        action: format!("/patients/record/{reference}/plan/linked#linked"),
+        csrf_token: signed_in.csrf_token.clone(),
+        kinds: concord_domain::linked_plan::KINDS.iter().map(|(code, label)| (*code, *label, *code == kind)).collect(),
+        service: value("service"),
+        title: value("title"),
+        summary: value("summary"),
+        period_start: value("period_start"),
+        errors,
+        saved,
+    })
+}
+
+/// Records a plan from another service, linked into the person's overarching plan.
+pub(crate) async fn link_plan(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    Path(reference): Path<String>,
+    SessionPairs(signed_in, pairs): SessionPairs,
+) -> Result<Response, PageError> {
     let patient_id = super::record_patient(&state, &signed_in, &reference)?;
+    let value = |name: &str| {
+        pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.trim().to_owned()).unwrap_or_default()
+    };
+    let plan = concord_domain::linked_plan::LinkedPlan {
+        service: value("service"),
+        kind: value("kind"),
+        title: value("title"),
+        summary: value("summary"),
+        period_start: Some(value("period_start")).filter(|text| !text.is_empty()),
+        ..Default::default()
+    };
+    match state.concord.link_plan(&signed_in.staff, &patient_id, plan, OffsetDateTime::now_utc()).await? {
+        Ok(_) => {
+            let form = link_form(&signed_in, &reference, &[], vec![], true);
+            render_plan(&state, &context, &signed_in, &reference, None, Some(form)).await
+        }
+        Err(problems) => {
+            let errors = problems
+                .into_iter()
+                .map(|(field, text)| FieldError { href: format!("#linked-{field}"), text })
+                .collect();
+            let form = link_form(&signed_in, &reference, &pairs, errors, false);
+            render_plan(&state, &context, &signed_in, &reference, None, Some(form)).await
+        }
+    }
+}
+
+async fn render_plan(
+    state: &AppState,
+    context: &RequestContext,
+    signed_in: &SignedIn,
+    reference: &str,
+    version: Option<i64>,
+    form: Option<Option<crate::templates::LinkFormView>>,
+) -> Result<Response, PageError> {
+    let patient_id = super::record_patient(state, signed_in, reference)?;
     let now = OffsetDateTime::now_utc();
     let caller = Caller::Staff(&signed_in.staff);
-    let view = state.concord.plan_view(caller, &patient_id, query.version).await?;
+    let view = state.concord.plan_view(caller, &patient_id, version).await?;
     let document = state.concord.plan_document(caller, &patient_id, Some(view.version), now).await?;
     let row = state.concord.store.patient(&patient_id).await.map_err(AppError::from)?.ok_or(PageError::NotFound)?;
-    let layout = Layout::new(&context, state.synthetic().await, Some(&signed_in), "Care and support plan");
+    let layout = Layout::new(context, state.synthetic().await, Some(signed_in), "Care and support plan");
     page(&PlanTemplate {
         layout,
         record_href: format!("/patients/record/{reference}"),
@@ -490,6 +562,8 @@ pub(crate) async fn plan_page(
             })
             .collect(),
         document: document_view(&document, 1),
+        linked: state.concord.linked_plans_for(&patient_id).await?.iter().map(LinkedPlanView::of).collect(),
+        link_form: form.unwrap_or_else(|| link_form(signed_in, reference, &[], vec![], false)),
     })
 }
 

@@ -134,6 +134,7 @@ pub(crate) async fn plan(
         version: format!("Version {} ({})", shared.version, shared.status),
         break_glass: shared.purpose.strip_prefix("break-glass: ").map(str::to_owned),
         document: document_view(&shared.document, 1),
+        linked: shared.linked.iter().map(crate::templates::LinkedPlanView::of).collect(),
     })
 }
 
