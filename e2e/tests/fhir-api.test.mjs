@@ -256,4 +256,53 @@ describe('the FHIR API', () => {
     assert.equal(recorded.reason, 'Unconscious in resus; need the contingency plan now')
     assert.equal(recorded.reviewed_at, null)
   })
+
+  test('a partner links its own plan into the overarching plan and updates it only with the current version', async () => {
+    const partners = JSON.parse(cli('report', 'organisations', '--format', 'json')).filter((organisation) => organisation.kind === 'partner')
+    const client = JSON.parse(cli('client', 'create', '--org', partners[0].ods_code, '--name', 'Physio system', '--scope', 'system/Patient.read system/CarePlan.read system/CarePlan.write'))
+    const bearer = (await token(client.client_id, client.client_secret)).body.access_token
+    let patient
+    for (const plan of JSON.parse(cli('report', 'plans', '--format', 'json')).filter((row) => row.status === 'agreed')) {
+      const found = await fhir(bearer, 'Patient/_search', { identifier: `https://fhir.nhs.uk/Id/nhs-number|${plan.nhs_number}` })
+      if (found.body.total) { patient = found.body.entry[0].resource; break }
+    }
+    assert.ok(patient)
+    const write = (method, route, body, headers = {}) => fetch(`${server.url}/fhir/${route}`, {
+      method,
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/fhir+json', ...headers },
+      body: JSON.stringify(body)
+    }).then(async (response) => ({ status: response.status, etag: response.headers.get('etag'), location: response.headers.get('location'), body: await response.json() }))
+    const carePlan = (title) => ({
+      resourceType: 'CarePlan',
+      status: 'active',
+      intent: 'plan',
+      title,
+      category: [{ text: 'Physiotherapy' }],
+      description: 'Goal: walk to the shops with one stick.',
+      subject: { reference: `Patient/${patient.id}` },
+      author: { display: 'Riverside Community Physiotherapy' }
+    })
+    const created = await write('POST', 'CarePlan', carePlan('Walking with one stick'))
+    assert.equal(created.status, 201, JSON.stringify(created.body))
+    assert.equal(created.etag, 'W/"1"')
+    assert.match(created.location, /\/fhir\/CarePlan\/[^/]+\/_history\/1$/)
+    const id = created.body.id
+    const noMatch = await write('PUT', `CarePlan/${id}`, carePlan('Walking v2'))
+    assert.equal(noMatch.status, 428, 'If-Match is required')
+    assert.equal(noMatch.body.resourceType, 'OperationOutcome')
+    const updated = await write('PUT', `CarePlan/${id}`, carePlan('Walking v2'), { 'if-match': created.etag })
+    assert.equal(updated.status, 200)
+    assert.equal(updated.etag, 'W/"2"')
+    const stale = await write('PUT', `CarePlan/${id}`, carePlan('Walking v3'), { 'if-match': created.etag })
+    assert.equal(stale.status, 412, 'a stale version is refused')
+    const invalid = await write('POST', 'CarePlan', { ...carePlan(''), title: undefined })
+    assert.equal(invalid.status, 400)
+    assert.match(invalid.body.issue[0].diagnostics, /^title:/)
+    const own = await write('PUT', `CarePlan/${patient.id}`, carePlan('not mine'), { 'if-match': 'W/"1"' })
+    assert.equal(own.status, 404, "the practice's plan is not the partner's to change")
+    const plans = await fhir(bearer, `CarePlan?patient=Patient/${patient.id}`)
+    const titles = plans.body.entry.map((entry) => entry.resource.title)
+    assert.ok(titles.includes('Walking v2') && !titles.includes('Walking v3'), titles.join(', '))
+    for (const result of validate(plans.body.entry.map((entry) => entry.resource))) assert.deepEqual(result.errors, [], `${result.resourceType}/${result.id}`)
+  })
 })

@@ -327,3 +327,111 @@ async fn the_gp_record_export_is_filed_on_confirmation_and_round_trips_without_d
         assert_eq!(values(&after), values(&before), "the same codes, values and times");
     }
 }
+
+#[tokio::test]
+async fn plans_from_other_services_join_the_overarching_plan_with_versioned_updates() {
+    for concord in common::engines("app_linked").await {
+        let now = OffsetDateTime::now_utc();
+        let today = now.date();
+        common::import(&concord, vec![population()], today).await;
+        let grace = common::patient_id(&concord, GRACE).await;
+        let nurse: StaffMember = common::staff(StaffRole::Nurse, "Nurse Patel", "F83004");
+        let shared = Sharing { organisations: vec!["NZZ01".into()], refused: false };
+        concord.record_plan(&nurse, &grace, 0, plan(today, shared), true, now).await.unwrap().unwrap();
+        let community = caller(&concord, "NZZ01", "system/CarePlan.read system/CarePlan.write").await;
+        let hospital = caller(&concord, "RZZ01", "system/CarePlan.read system/CarePlan.write").await;
+        let reader = caller(&concord, "NZZ01", "system/CarePlan.read").await;
+        let body = |title: &str| {
+            serde_json::json!({
+                "resourceType": "CarePlan",
+                "status": "active",
+                "intent": "plan",
+                "title": title,
+                "category": [{ "text": "Community physiotherapy" }],
+                "description": "Goal: climb the stairs at home without stopping.",
+                "subject": { "identifier": { "system": "https://fhir.nhs.uk/Id/nhs-number", "value": GRACE } },
+                "author": { "display": "Riverside Community Physiotherapy" },
+                "activity": [{ "detail": { "status": "in-progress", "description": "Knee exercises twice a day" } }]
+            })
+            .to_string()
+        };
+        assert!(matches!(
+            concord.api_create_linked_plan(&reader, &body("Knees"), now).await,
+            Err(AppError::Forbidden(_))
+        ));
+        assert!(
+            matches!(concord.api_create_linked_plan(&hospital, &body("Knees"), now).await, Err(AppError::NotFound(_))),
+            "no consent, no writing"
+        );
+        let bad = serde_json::json!({ "resourceType": "CarePlan", "status": "active", "intent": "plan",
+            "subject": { "reference": format!("Patient/{grace}") } })
+        .to_string();
+        match concord.api_create_linked_plan(&community, &bad, now).await {
+            Err(AppError::Invalid(message)) => assert!(message.starts_with("title:"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        let created = concord.api_create_linked_plan(&community, &body("Knee exercises"), now).await.unwrap();
+        let id = created.id.clone().unwrap();
+        assert_eq!(created.meta.as_ref().unwrap().version_id.as_deref(), Some("1"));
+        assert_eq!(created.category[0].text.as_deref(), Some("Physiotherapy self-care plan"));
+        assert_eq!(created.part_of.len(), 1, "part of the person's own plan");
+
+        // Updates name the version they replace.
+        let missing = concord.api_update_linked_plan(&community, &id, None, &body("Knees v2"), now).await;
+        assert!(matches!(missing, Err(AppError::Precondition { missing: true, .. })));
+        let updated =
+            concord.api_update_linked_plan(&community, &id, Some("W/\"1\""), &body("Knees v2"), now).await.unwrap();
+        assert_eq!(updated.meta.as_ref().unwrap().version_id.as_deref(), Some("2"));
+        let stale = concord.api_update_linked_plan(&community, &id, Some("W/\"1\""), &body("Knees v3"), now).await;
+        assert!(matches!(stale, Err(AppError::Precondition { missing: false, .. })), "a stale version is refused");
+        assert_eq!(concord.store.linked_plan(&id).await.unwrap().unwrap().plan.title, "Knees v2", "nothing of it kept");
+        assert!(matches!(
+            concord.api_update_linked_plan(&hospital, &id, Some("W/\"2\""), &body("Mine now"), now).await,
+            Err(AppError::NotFound(_))
+        ));
+
+        // The practice records one it was sent; problems are named by field.
+        let incomplete = concord_domain::linked_plan::LinkedPlan { kind: "mental_health".into(), ..Default::default() };
+        let problems = concord.link_plan(&nurse, &grace, incomplete, now).await.unwrap().unwrap_err();
+        assert_eq!(
+            problems.iter().map(|(field, _)| field.as_str()).collect::<Vec<_>>(),
+            ["service", "title", "summary"]
+        );
+        let crisis = concord_domain::linked_plan::LinkedPlan {
+            service: "Riverside Mental Health Team".into(),
+            kind: "mental_health".into(),
+            title: "Crisis plan".into(),
+            summary: "Call the crisis line on 0800 000 0000.".into(),
+            ..Default::default()
+        };
+        concord.link_plan(&nurse, &grace, crisis, now).await.unwrap().unwrap();
+        let file = concord
+            .link_plan_file(concord_app::cycle::Caller::Console, &grace, &body("Uploaded copy"), now)
+            .await
+            .unwrap();
+        assert!(!file.is_empty());
+
+        // Served with the person's plan: their own first, then the other services'.
+        let plans = concord.api_search(&community, "CarePlan", &grace).await.unwrap();
+        let titles: Vec<String> = plans
+            .iter()
+            .filter_map(|resource| match resource {
+                Resource::CarePlan(plan) => plan.title.clone(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(titles.len(), 5, "{titles:?}");
+        assert!(titles[0].contains("plan"), "the person's own plan first: {titles:?}");
+        for expected in ["Knees v2", "Crisis plan", "Uploaded copy"] {
+            assert!(titles.iter().any(|title| title == expected), "{expected} in {titles:?}");
+        }
+        let read = concord.api_read(&community, "CarePlan", &id).await.unwrap();
+        assert_eq!(read.id(), Some(id.as_str()));
+        let audited = concord
+            .store
+            .audit_events(&concord_store::AuditFilter { patient_id: Some(grace.clone()), ..Default::default() })
+            .await
+            .unwrap();
+        assert_eq!(audited.iter().filter(|event| event.entity == "LinkedPlan").count(), 4, "3 linked, 1 updated");
+    }
+}
