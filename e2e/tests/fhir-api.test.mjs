@@ -305,4 +305,57 @@ describe('the FHIR API', () => {
     assert.ok(titles.includes('Walking v2') && !titles.includes('Walking v3'), titles.join(', '))
     for (const result of validate(plans.body.entry.map((entry) => entry.resource))) assert.deepEqual(result.errors, [], `${result.resourceType}/${result.id}`)
   })
+
+  test("bulk export: the practice's own system takes its people's data as NDJSON; nobody else can", async () => {
+    const organisations = JSON.parse(cli('report', 'organisations', '--format', 'json'))
+    const practice = organisations.find((organisation) => organisation.kind === 'practice')
+    const partner = organisations.find((organisation) => organisation.kind === 'partner')
+    const own = JSON.parse(cli('client', 'create', '--org', practice.ods_code, '--name', 'Practice warehouse', '--scope', 'system/*.read'))
+    const bearer = (await token(own.client_id, own.client_secret)).body.access_token
+    const kickOff = (bearerToken, query = '', prefer = 'respond-async') => fetch(`${server.url}/fhir/$export${query}`, {
+      headers: { authorization: `Bearer ${bearerToken}`, prefer }
+    })
+    assert.equal((await kickOff(bearer, '', '')).status, 400, 'asynchronous only')
+    assert.equal((await kickOff(bearer, '?_since=2020-01-01')).status, 400, 'unsupported parameters are named')
+    const other = JSON.parse(cli('client', 'create', '--org', partner.ods_code, '--name', 'Hospital', '--scope', 'system/*.read'))
+    const otherBearer = (await token(other.client_id, other.client_secret)).body.access_token
+    assert.equal((await kickOff(otherBearer)).status, 403, "only the practice's own systems")
+
+    const started = await kickOff(bearer)
+    assert.equal(started.status, 202)
+    const status = started.headers.get('content-location').replace(/^https?:\/\/[^/]+/, server.url)
+    let manifest
+    for (let tries = 0; !manifest && tries < 600; tries += 1) {
+      const response = await fetch(status, { headers: { authorization: `Bearer ${bearer}` } })
+      if (response.status === 200) manifest = await response.json()
+      else {
+        assert.equal(response.status, 202)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
+    assert.ok(manifest, 'the export completes')
+    assert.equal(manifest.requiresAccessToken, true)
+    const types = manifest.output.map((file) => file.type)
+    for (const type of ['Patient', 'Condition', 'Observation', 'CarePlan', 'Goal']) assert.ok(types.includes(type), `${type} in ${types}`)
+    assert.ok(!types.includes('AuditEvent'))
+    const sample = []
+    for (const file of manifest.output) {
+      const url = file.url.replace(/^https?:\/\/[^/]+/, server.url)
+      assert.equal((await fetch(url, { headers: { authorization: `Bearer ${otherBearer}` } })).status, 404, 'files are the client\'s own')
+      const response = await fetch(url, { headers: { authorization: `Bearer ${bearer}` } })
+      assert.equal(response.headers.get('content-type'), 'application/fhir+ndjson')
+      const lines = (await response.text()).split('\n').filter(Boolean)
+      assert.equal(lines.length, file.count, file.type)
+      const resources = lines.map((line) => JSON.parse(line))
+      assert.ok(resources.every((resource) => resource.resourceType === file.type))
+      if (file.type === 'Patient') {
+        assert.ok(resources.every((resource) => resource.generalPractitioner[0].identifier.value === practice.ods_code), 'only the practice\'s people')
+        assert.equal(new Set(resources.map((resource) => resource.id)).size, resources.length, 'each person once')
+      }
+      sample.push(...resources.slice(0, 60))
+    }
+    const patients = manifest.output.find((file) => file.type === 'Patient').count
+    assert.ok(patients >= 100, `${patients} people exported`)
+    for (const result of validate(sample)) assert.deepEqual(result.errors, [], `${result.resourceType}/${result.id}`)
+  })
 })

@@ -465,7 +465,7 @@ impl Concord {
 
     /// A person's resources of one compartment type, unaudited and unchecked: the callers below
     /// check access and audit.
-    async fn compartment(&self, resource_type: &str, patient_id: &str) -> Result<Vec<Resource>, AppError> {
+    pub(crate) async fn compartment(&self, resource_type: &str, patient_id: &str) -> Result<Vec<Resource>, AppError> {
         let subject = format!("Patient/{patient_id}");
         let base = format!("{}/fhir", self.public_url);
         Ok(match resource_type {

@@ -10,6 +10,7 @@
 
 mod api;
 mod audit;
+mod bulk;
 mod completeness;
 mod cycle;
 mod gp_record;
@@ -36,6 +37,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use api::ApiClientRow;
 pub use audit::{AuditEntry, AuditFilter, NewAuditEvent};
+pub use bulk::BulkExportRow;
 pub use completeness::{Completeness, MeasureDefinition};
 pub use gp_record::{CycleEventRow, FilingRow};
 pub use import::{ClinicalRecord, ImportWriter, LaboratorySample, PatientRef, RecordCounts, WriteOutcome};

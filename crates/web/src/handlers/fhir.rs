@@ -162,7 +162,10 @@ pub(crate) async fn metadata(State(state): State<AppState>) -> Response {
                     "description": format!("OAuth 2.0 client credentials at {}/auth/token; scopes {}", state.concord.public_url, SCOPES.join(", "))
                 },
                 "resource": resources,
-                "operation": [{ "name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything" }]
+                "operation": [
+                    { "name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything" },
+                    { "name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export", "documentation": "The practice's own systems only: its registered people, as NDJSON" }
+                ]
             }]
         }),
     )
@@ -695,6 +698,124 @@ pub(crate) async fn update(
             let resource = Resource::CarePlan(plan);
             with_etag(fhir(StatusCode::OK, resource_json(&resource)), &resource)
         }
+        Err(error) => app_error(error),
+    }
+}
+
+/// `GET /fhir/$export` with `Prefer: respond-async`: a bulk export of the practice's people as
+/// NDJSON (FHIR Bulk Data), for the practice's own systems. Answers 202 with the status URL.
+pub(crate) async fn export(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
+    let caller = match bearer(&state, &headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let prefer = headers.get("prefer").and_then(|value| value.to_str().ok()).unwrap_or_default();
+    if !prefer.contains("respond-async") {
+        return outcome(StatusCode::BAD_REQUEST, "invalid", "Bulk export is asynchronous: send Prefer: respond-async");
+    }
+    let mut types = None;
+    for (key, value) in &pairs {
+        match key.as_str() {
+            "_type" => types = Some(value.clone()),
+            "_outputFormat"
+                if ["application/fhir+ndjson", "application/ndjson", "ndjson"].contains(&value.as_str()) => {}
+            other => {
+                return outcome(
+                    StatusCode::BAD_REQUEST,
+                    "not-supported",
+                    &format!("The export parameter {other:?} is not supported here (_type and _outputFormat are)"),
+                );
+            }
+        }
+    }
+    match state.concord.api_start_export(&caller, types.as_deref(), OffsetDateTime::now_utc()).await {
+        Ok(id) => {
+            let mut response = StatusCode::ACCEPTED.into_response();
+            if let Ok(location) =
+                header::HeaderValue::from_str(&format!("{}/fhir/$export-status/{id}", state.concord.public_url))
+            {
+                response.headers_mut().insert(header::CONTENT_LOCATION, location);
+            }
+            response
+        }
+        Err(error) => app_error(error),
+    }
+}
+
+/// `GET /fhir/$export-status/{id}`: 202 while running; the manifest (200) when complete.
+pub(crate) async fn export_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let caller = match bearer(&state, &headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    match state.concord.api_export_status(&caller, &id).await {
+        Ok(Some(row)) if row.status == "running" => {
+            let mut response = StatusCode::ACCEPTED.into_response();
+            response.headers_mut().insert("x-progress", header::HeaderValue::from_static("in progress"));
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("2"));
+            response
+        }
+        Ok(Some(row)) if row.status == "complete" => {
+            let base = &state.concord.public_url;
+            let output: Vec<serde_json::Value> = row
+                .output
+                .lines()
+                .filter_map(|line| line.split_once(' '))
+                .filter(|(_, count)| *count != "0")
+                .map(|(kind, count)| {
+                    json!({ "type": kind, "url": format!("{base}/fhir/$export-file/{}/{kind}.ndjson", row.id), "count": count.parse::<u64>().unwrap_or(0) })
+                })
+                .collect();
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                json!({
+                    "transactionTime": row.transaction_time,
+                    "request": format!("{base}/fhir/$export"),
+                    "requiresAccessToken": true,
+                    "output": output,
+                    "error": []
+                })
+                .to_string(),
+            )
+                .into_response()
+        }
+        Ok(Some(row)) => {
+            outcome(StatusCode::INTERNAL_SERVER_ERROR, "exception", row.error.as_deref().unwrap_or("the export failed"))
+        }
+        Ok(None) => outcome(StatusCode::NOT_FOUND, "not-found", "No such export for this client"),
+        Err(error) => app_error(error),
+    }
+}
+
+/// `GET /fhir/$export-file/{id}/{Type}.ndjson`: one file of a complete export.
+pub(crate) async fn export_file(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, file)): Path<(String, String)>,
+) -> Response {
+    let caller = match bearer(&state, &headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let Some(kind) = file.strip_suffix(".ndjson") else {
+        return outcome(StatusCode::NOT_FOUND, "not-found", "No such export file");
+    };
+    match state.concord.api_export_file(&caller, &id, kind).await {
+        Ok(bytes) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/fhir+ndjson"), (header::CACHE_CONTROL, "no-store")],
+            bytes,
+        )
+            .into_response(),
         Err(error) => app_error(error),
     }
 }
