@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # FHIR API throughput and latency under load: wrk on loopback against the release server on the
 # demo practice (5,000 patients, walked through the cycle, plans shared with the partners), beside
-# the same server's trivial endpoint (/healthz) as the floor, in the same run, with ratios. Every
+# the same server's trivial endpoint (/healthz) as the floor, in the same run, with ratios: CarePlan,
+# Patient and Observation searches and reads, and Patient/$everything (one page of up to 500). Every
 # FHIR read writes its audit event before answering (SQLite, synchronous=FULL).
 #   scripts/bench-fhir.sh [CONCORD_BINARY]   (CONCORD_BENCH_FHIR_SECONDS, default 10)
 set -euo pipefail
@@ -14,7 +15,7 @@ trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 db="sqlite://$work/demo.db"
 "$bin" --database "$db" demo --no-serve --patients 5000 >/dev/null 2>&1
 partner=$("$bin" --database "$db" report organisations --format json | python3 -c 'import json,sys; print([o["ods_code"] for o in json.load(sys.stdin) if o["kind"]=="partner"][0])')
-client=$("$bin" --database "$db" client create --org "$partner" --name bench --scope "system/Patient.read system/CarePlan.read system/Goal.read")
+client=$("$bin" --database "$db" client create --org "$partner" --name bench --scope "system/*.read")
 id=$(printf '%s' "$client" | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])')
 secret=$(printf '%s' "$client" | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
 numbers=$("$bin" --database "$db" report plans --format json | python3 -c 'import json,sys; print(" ".join(p["nhs_number"] for p in json.load(sys.stdin)))')
@@ -56,6 +57,8 @@ run() {
   token=$(bearer); run "CarePlan?patient=" -H "Authorization: Bearer $token" "$base/fhir/CarePlan?patient=Patient/$patient"
   token=$(bearer); run "Patient/{id}" -H "Authorization: Bearer $token" "$base/fhir/Patient/$patient"
   token=$(bearer); run "POST Patient/_search (NHS number)" -H "Authorization: Bearer $token" -s "$work/search.lua" "$base/fhir/Patient/_search"
+  token=$(bearer); run "Observation?patient= (_count=500)" -H "Authorization: Bearer $token" "$base/fhir/Observation?patient=Patient/$patient&_count=500"
+  token=$(bearer); run "Patient/{id}/\$everything" -H "Authorization: Bearer $token" "$base/fhir/Patient/$patient/\$everything?_count=500"
 } > "$work/results"
 floor=$(head -n1 "$work/results" | cut -d'|' -f2)
 echo "== FHIR API under load: wrk, 1 thread, 32 connections, ${seconds}s each, loopback, release build, SQLite"
@@ -63,3 +66,4 @@ while IFS='|' read -r label rate p50 p99 errors; do
   ratio=$(python3 -c "print(f'{float(\"$rate\")/float(\"$floor\"):.2f}')")
   printf '   %-34s %10s req/s  p50 %8s  p99 %8s  non-2xx %s  (%sx the floor)\n' "$label" "$rate" "$p50" "$p99" "$errors" "$ratio"
 done < "$work/results"
+echo "   reference (a Rust FHIR server measured on this kind of machine): CarePlan?patient= about 1,300 req/s, p99 53 ms at 32 connections; Patient/\$everything median 238 ms"
