@@ -5,9 +5,12 @@
 
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, test } from 'node:test'
+
+import Ajv2020 from 'ajv/dist/2020.js'
 
 import { checkPage, launchBrowser, signIn, signOut, startServer, visit } from '../lib.mjs'
 
@@ -90,9 +93,14 @@ describe('shared care plans for clinicians outside the practice', () => {
     assert.match(await page.locator('main').innerText(), /Review recorded[\s\S]*None waiting for review/)
 
     const report = JSON.parse(execFileSync(process.env.CONCORD_BIN, ['--database', server.database, 'report', 'break-glass', '--format', 'json', '--all'], { cwd: repository }).toString())
+    const schema = (name) => new Ajv2020({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(path.join(repository, 'schemas', name), 'utf8')))
+    const validBreakGlass = schema('report-break-glass.schema.json')
+    assert.ok(validBreakGlass(report), JSON.stringify(validBreakGlass.errors))
     assert.equal(report.length, 1)
     assert.equal(report[0].review_note, 'Appropriate: ambulance crew confirmed the fall')
     const audit = JSON.parse(execFileSync(process.env.CONCORD_BIN, ['--database', server.database, 'report', 'audit', '--format', 'json', '--limit', '200'], { cwd: repository }).toString())
+    const validAudit = schema('report-audit.schema.json')
+    assert.ok(validAudit(audit), JSON.stringify(validAudit.errors))
     assert.ok(audit.some((event) => event.actor === 'demo.partner-clinician' && event.why === 'break-glass: Fell at home, confused; need the contingency plan'))
     assert.ok(audit.some((event) => event.actor === 'demo.partner-clinician' && event.why === 'shared care: consent'))
   })

@@ -629,9 +629,9 @@ impl Concord {
                     "patient" => "You".to_owned(),
                     "proxy" => "Your carer (proxy access)".to_owned(),
                     "system" => "Concord (an automatic update from your GP record)".to_owned(),
-                    role if role.starts_with("api:") => {
-                        "A computer system of an organisation you share your plan with".to_owned()
-                    }
+                    "api:practice" => "Your GP practice's own computer system".to_owned(),
+                    role if role.starts_with("api") => "The computer system of another service".to_owned(),
+                    "partner_clinician" => "A clinician at another service".to_owned(),
                     role => concord_domain::access::StaffRole::parse(role).map_or_else(
                         || "Someone at the practice".to_owned(),
                         |role| format!("{} at the practice", role.title()),
@@ -643,20 +643,33 @@ impl Concord {
                     .and_then(|code| organisations.iter().find(|(ods, ..)| ods == code))
                     .map_or_else(String::new, |(_, name, ..)| name.clone());
                 let thing = match event.entity.as_str() {
-                    "CarePlan" => "your care and support plan",
+                    "CarePlan" | "SharedPlan" | "Goal" | "Provenance" => "your care and support plan",
                     "Preparation" | "PreparationLetter" => "your results letter",
-                    "Agenda" => "what you wrote for your appointment",
+                    "Agenda" | "QuestionnaireResponse" => "what you wrote for your appointment",
+                    "Consent" => "who can see your plan",
+                    "ProxyAccess" => "what people helping you can do",
+                    "GoalProgress" => "how your goals are going",
+                    "LinkedPlan" => "a plan from another service",
+                    "Condition" | "Observation" => "your results and conditions",
                     "PersonSession" | "ApiToken" => "",
                     _ => "your record",
                 };
-                let what = match (event.action.as_str(), thing) {
-                    ("sign-in", _) => "Signed in online".to_owned(),
-                    ("sign-in-failed", _) => "A sign-in with your code was refused".to_owned(),
-                    ("sign-out", _) => "Signed out".to_owned(),
-                    ("read" | "search", "") => "Looked at your record".to_owned(),
-                    ("read" | "search", thing) => format!("Looked at {thing}"),
-                    (_, "") => "Changed your record".to_owned(),
-                    (_, thing) => format!("Changed {thing}"),
+                let emergency = event.purpose.as_deref().and_then(|purpose| purpose.strip_prefix("break-glass: "));
+                let what = match (event.entity.as_str(), event.action.as_str()) {
+                    ("BreakGlass", "create") => {
+                        format!("Asked to see your plan in an emergency. Reason given: {}", emergency.unwrap_or("none"))
+                    }
+                    ("BreakGlass", _) => "Checked an emergency access to your plan".to_owned(),
+                    ("StepUpCode", "create") => "Sent you a code to confirm it is you".to_owned(),
+                    ("StepUpCode", "sign-in") => "Confirmed it is you".to_owned(),
+                    ("StepUpCode", _) => "A wrong code was typed to confirm it is you".to_owned(),
+                    ("GpRecordExport", _) => "Prepared what Concord recorded for your GP record".to_owned(),
+                    ("GpRecordFiling", _) => "Your GP record confirmed it holds what Concord recorded".to_owned(),
+                    ("BulkExport", _) => "Copied your record to your GP practice's own system".to_owned(),
+                    _ if emergency.is_some() => {
+                        format!("Looked at {} in an emergency", if thing.is_empty() { "your record" } else { thing })
+                    }
+                    _ => describe(event.action.as_str(), thing),
                 };
                 AccessLine { at: event.at, who, organisation, what }
             })
@@ -664,5 +677,18 @@ impl Concord {
         self.audit_visitor(visitor, AuditAction::Read, "AuditTrail", "who looked at my record, read online".into())
             .await?;
         Ok(lines)
+    }
+}
+
+/// What an audited action was, in words.
+fn describe(action: &str, thing: &str) -> String {
+    match (action, thing) {
+        ("sign-in", _) => "Signed in online".to_owned(),
+        ("sign-in-failed", _) => "A sign-in with your code was refused".to_owned(),
+        ("sign-out", _) => "Signed out".to_owned(),
+        ("read" | "search", "") => "Looked at your record".to_owned(),
+        ("read" | "search", thing) => format!("Looked at {thing}"),
+        (_, "") => "Changed your record".to_owned(),
+        (_, thing) => format!("Changed {thing}"),
     }
 }
