@@ -65,6 +65,6 @@ floor=$(head -n1 "$work/results" | cut -d'|' -f2)
 echo "== FHIR API under load: wrk, 1 thread, 32 connections, ${seconds}s each, loopback, release build, SQLite"
 while IFS='|' read -r label rate p50 p99 errors; do
   ratio=$(python3 -c "print(f'{float(\"$rate\")/float(\"$floor\"):.2f}')")
-  printf "   %-40s %10s req/s  p50 %8s  p99 %8s  non-2xx %s  (%sx the floor)\n' "$label" "$rate" "$p50" "$p99" "$errors" "$ratio"
+  printf '   %-40s %10s req/s  p50 %8s  p99 %8s  non-2xx %s  (%sx the floor)\n' "$label" "$rate" "$p50" "$p99" "$errors" "$ratio"
 done < "$work/results"
 echo "   reference (a Rust FHIR server measured on this kind of machine): CarePlan?patient= about 1,300 req/s, p99 53 ms at 32 connections; Patient/\$everything median 238 ms"
