@@ -70,6 +70,7 @@ describe('the FHIR API', () => {
     const unauthorised = await fhir('not-a-token', 'Patient/_search', { identifier: 'https://fhir.nhs.uk/Id/nhs-number|9434765919' })
     assert.equal(unauthorised.status, 401)
     assert.equal(unauthorised.body.resourceType, 'OperationOutcome')
+    for (const result of validate([metadata, unauthorised.body])) assert.deepEqual(result.errors, [], `${result.resourceType}`)
     const byGet = await fetch(`${server.url}/fhir/Patient?identifier=x`, { headers: { authorization: `Bearer ${bearer}` } })
     assert.equal(byGet.status, 405, 'NHS numbers are never searched in a URL')
 
@@ -244,6 +245,7 @@ describe('the FHIR API', () => {
     const granted = await fhir(bearer, 'Patient/$break-glass', { identifier, reason: 'Unconscious in resus; need the contingency plan now' })
     assert.equal(granted.status, 200)
     assert.equal(granted.body.resourceType, 'Parameters')
+    for (const result of validate([granted.body, vague.body])) assert.deepEqual(result.errors, [], `${result.resourceType}`)
     const patientId = granted.body.parameter.find((parameter) => parameter.name === 'patient').valueReference.reference
     const carePlans = await fhir(bearer, `CarePlan?${new URLSearchParams({ patient: patientId })}`)
     assert.ok(carePlans.body.total >= 1, 'the plan is readable during break-glass')
