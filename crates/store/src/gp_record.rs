@@ -11,7 +11,7 @@ use concord_domain::audit::{Actor, AuditAction};
 use sqlx::Row;
 
 use crate::audit::{NewAuditEvent, insert_audit_events, patient_event};
-use crate::plans::PrescriberTaskRow;
+use crate::plans::{PrescriberTaskRow, task_from_row};
 use crate::{Store, StoreError};
 
 /// A cycle event as the GP record needs it.
@@ -71,19 +71,7 @@ impl Store {
         .bind(patient_id.to_owned())
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(PrescriberTaskRow {
-                    id: row.try_get(0)?,
-                    patient_id: row.try_get(1)?,
-                    description: row.try_get(2)?,
-                    created_at: row.try_get(3)?,
-                    done_at: row.try_get(4)?,
-                    done_by: row.try_get(5)?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(Into::into)
+        rows.iter().map(task_from_row).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
     }
 
     /// The filing state of a person's items, by item key.

@@ -276,19 +276,7 @@ impl Store {
         .bind(practice.unwrap_or_default().to_owned())
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(PrescriberTaskRow {
-                    id: row.try_get(0)?,
-                    patient_id: row.try_get(1)?,
-                    description: row.try_get(2)?,
-                    created_at: row.try_get(3)?,
-                    done_at: row.try_get(4)?,
-                    done_by: row.try_get(5)?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(Into::into)
+        rows.iter().map(task_from_row).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
     }
 
     /// Marks a prescriber task done (made in the GP system), audited. Returns whether it was open.
@@ -318,4 +306,16 @@ impl Store {
         transaction.commit().await?;
         Ok(true)
     }
+}
+
+/// A prescriber task from `id, patient_id, description, created_at, done_at, done_by`.
+pub(crate) fn task_from_row(row: &sqlx::any::AnyRow) -> Result<PrescriberTaskRow, sqlx::Error> {
+    Ok(PrescriberTaskRow {
+        id: row.try_get(0)?,
+        patient_id: row.try_get(1)?,
+        description: row.try_get(2)?,
+        created_at: row.try_get(3)?,
+        done_at: row.try_get(4)?,
+        done_by: row.try_get(5)?,
+    })
 }

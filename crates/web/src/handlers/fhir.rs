@@ -19,6 +19,11 @@ fn fhir(status: StatusCode, body: serde_json::Value) -> Response {
     (status, [(header::CONTENT_TYPE, FHIR_JSON)], body.to_string()).into_response()
 }
 
+/// The first value of a form field, or empty.
+fn form_field(pairs: &[(String, String)], name: &str) -> String {
+    pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap_or_default()
+}
+
 /// An OperationOutcome: FHIR's error body.
 fn outcome(status: StatusCode, code: &str, text: &str) -> Response {
     fhir(
@@ -177,8 +182,7 @@ pub(crate) async fn token(
     headers: HeaderMap,
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> Response {
-    let field =
-        |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap_or_default();
+    let field = |name: &str| form_field(&pairs, name);
     let oauth_error = |status: StatusCode, error: &str, description: &str| {
         (
             status,
@@ -227,8 +231,7 @@ pub(crate) async fn search_patients(
         Ok(caller) => caller,
         Err(response) => return response,
     };
-    let identifier =
-        pairs.iter().find(|(key, _)| key == "identifier").map(|(_, value)| value.clone()).unwrap_or_default();
+    let identifier = form_field(&pairs, "identifier");
     let Some(number) = identifier.strip_prefix(&format!("{}|", uri::NHS_NUMBER)) else {
         return outcome(
             StatusCode::BAD_REQUEST,
@@ -486,11 +489,10 @@ pub(crate) async fn break_glass(
         Ok(caller) => caller,
         Err(response) => return response,
     };
-    let field =
-        |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap_or_default();
-    let identifier = field("identifier");
+    let identifier = form_field(&pairs, "identifier");
     let number = identifier.strip_prefix(&format!("{}|", uri::NHS_NUMBER)).unwrap_or(&identifier);
-    match state.concord.api_break_glass(&caller, number, &field("reason"), OffsetDateTime::now_utc()).await {
+    match state.concord.api_break_glass(&caller, number, &form_field(&pairs, "reason"), OffsetDateTime::now_utc()).await
+    {
         Ok((patient_id, expires)) => fhir(
             StatusCode::OK,
             json!({
