@@ -221,7 +221,8 @@ export async function signOut (page) {
 }
 
 /** A minimal SMTP server: accepts every message and keeps its envelope and data. */
-export function smtpSink () {
+/** `delay`: milliseconds before accepting each message (a slow relay, so a crash can land mid-send). */
+export function smtpSink ({ delay = 0 } = {}) {
   const received = []
   const server = net.createServer((socket) => {
     let buffer = ''
@@ -237,10 +238,12 @@ export function smtpSink () {
         buffer = buffer.slice(end + 2)
         if (data !== null) {
           if (line === '.') {
-            received.push({ ...envelope, data: data.join('\n') })
+            const message = { ...envelope, data: data.join('\n') }
             data = null
             envelope = { from: '', to: [] }
-            reply('250 queued')
+            const accept = () => { received.push(message); reply('250 queued') }
+            if (delay) setTimeout(accept, delay)
+            else accept()
           } else {
             data.push(line.startsWith('..') ? line.slice(1) : line)
           }

@@ -63,6 +63,14 @@ enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// Invites people to their Year of Care review (the first contact), as the worklist's
+    /// "invite" does: each invitation is queued in the outbox by the person's preferred channel.
+    /// Prints how many were invited and why any were refused.
+    Invite {
+        /// NHS numbers of the people to invite.
+        #[arg(long = "nhs-number", required = true, num_args = 1..)]
+        nhs_numbers: Vec<String>,
+    },
     /// Links a plan from another service (a FHIR CarePlan JSON file whose subject is the person,
     /// by NHS number identifier) into the person's overarching plan. Prints its id.
     LinkPlan {
@@ -348,6 +356,17 @@ enum ReportCommand {
         #[arg(long, default_value_t = 1000)]
         limit: i64,
     },
+    /// The outbox, oldest first: each message's id (the Message-ID / reference the receiver sees),
+    /// purpose, channel, status, attempts and times. No addresses, numbers or text.
+    Outbox {
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Only messages with this status (queued, sent, failed, suppressed, to_print, printed).
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 100_000)]
+        limit: i64,
+    },
     /// Break-glass accesses for the privacy officer: those not yet reviewed (all with --all).
     BreakGlass {
         #[arg(long, value_enum, default_value_t = Format::Json)]
@@ -515,6 +534,40 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await?;
             println!("{}", serde_json::to_string_pretty(&concord_fhir::resource_json(&export.bundle)?)?);
             eprintln!("export {}: {} item(s)", export.export_id, export.bundle.entry.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Invite { nhs_numbers } => {
+            let concord = open(&cli.database).await?;
+            let now = time::OffsetDateTime::now_utc();
+            let mut invited = 0;
+            let mut refused = Vec::new();
+            for number in &nhs_numbers {
+                let patient = match person_by_nhs_number(&concord, number).await {
+                    Ok(patient) => patient,
+                    Err(error) => {
+                        refused.push(json!({ "nhs_number": number, "reason": error.to_string() }));
+                        continue;
+                    }
+                };
+                match concord
+                    .record_cycle_event(
+                        concord_app::cycle::Caller::Console,
+                        &patient,
+                        concord_domain::cycle::CycleEvent::Invite,
+                        now.date(),
+                        None,
+                        now,
+                    )
+                    .await
+                {
+                    Ok(_) => invited += 1,
+                    Err(concord_app::AppError::Refused(reason) | concord_app::AppError::Invalid(reason)) => {
+                        refused.push(json!({ "nhs_number": number, "reason": reason }));
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            println!("{}", json!({ "invited": invited, "refused": refused }));
             Ok(ExitCode::SUCCESS)
         }
         Command::LinkPlan { nhs_number, file } => {
@@ -1002,6 +1055,24 @@ async fn report_command(concord: &Concord, report: ReportCommand) -> anyhow::Res
                             "why": why,
                         })
                     })
+                    .collect::<Vec<_>>()
+            )
+        }
+        ReportCommand::Outbox { format, status, limit } => {
+            let rows = concord.store.outbox(status.as_deref(), limit).await?;
+            if format == Format::Text {
+                for row in &rows {
+                    println!("{} {} {} {} attempts {}", row.id, row.purpose, row.channel, row.status, row.attempts);
+                }
+                return Ok(());
+            }
+            json!(
+                rows.into_iter()
+                    .map(|row| json!({
+                        "id": row.id, "patient_id": row.patient_id, "purpose": row.purpose, "channel": row.channel,
+                        "status": row.status, "attempts": row.attempts, "created_at": row.created_at,
+                        "sent_at": row.sent_at, "last_error": row.last_error, "suppressed_reason": row.suppressed_reason,
+                    }))
                     .collect::<Vec<_>>()
             )
         }

@@ -394,6 +394,18 @@ impl Store {
         Ok(rows.iter().map(outbox_from_row).collect::<Result<_, _>>()?)
     }
 
+    /// The outbox, oldest first (all of it, or only messages with this status).
+    pub async fn outbox(&self, status: Option<&str>, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = generated(format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox_message WHERE ($1 = '' OR status = $1) ORDER BY created_at, id LIMIT $2"
+        ))
+        .bind(status.unwrap_or_default().to_owned())
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().map(outbox_from_row).collect::<Result<_, _>>()?)
+    }
+
     pub async fn messages_for(&self, patient_id: &str) -> Result<Vec<OutboxRow>, StoreError> {
         let rows = generated(format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox_message WHERE patient_id = $1 ORDER BY created_at, id"
