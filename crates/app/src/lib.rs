@@ -42,6 +42,9 @@ pub struct Concord {
     /// The address people use to reach Concord (written in letters and messages), without a
     /// trailing slash.
     pub public_url: String,
+    /// The SHA-256 digest of the bearer token the SMS gateway sends with delivery receipts
+    /// (`CONCORD_SMS_CALLBACK_TOKEN` for `concord`); `None`: receipts are refused.
+    pub sms_callback_token_sha256: Option<String>,
 }
 
 /// Where people reach Concord unless configured (`CONCORD_PUBLIC_URL` for `concord`).
@@ -70,6 +73,11 @@ impl Concord {
     pub async fn open(url: &str) -> Result<Self, AppError> {
         let catalogue =
             Catalogue::shared().map_err(|error| AppError::Invalid(format!("clinical catalogue: {error}")))?;
-        Ok(Self { store: Store::open(url).await?, catalogue, public_url: DEFAULT_PUBLIC_URL.to_owned() })
+        Ok(Self {
+            store: Store::open(url).await?,
+            catalogue,
+            public_url: DEFAULT_PUBLIC_URL.to_owned(),
+            sms_callback_token_sha256: None,
+        })
     }
 }

@@ -175,3 +175,83 @@ impl Concord {
         Ok(None)
     }
 }
+
+/// What a gateway's delivery status means for the message: `None` when delivered or still on its
+/// way; otherwise why it failed, in words staff act on. (GOV.UK Notify's statuses for text
+/// messages: `delivered`, `permanent-failure`, `temporary-failure`, `technical-failure`.)
+pub fn receipt_failure(status: &str) -> Option<&'static str> {
+    match status {
+        "permanent-failure" => Some("The mobile number does not exist or cannot receive texts"),
+        "temporary-failure" => Some("The phone was off or unreachable while the gateway kept trying"),
+        "technical-failure" => Some("The text gateway could not send it"),
+        _ => None,
+    }
+}
+
+impl Concord {
+    /// A delivery receipt from the SMS gateway (its callback): `reference` is the message id
+    /// Concord sent with the text. Refused unless the bearer token is the configured one.
+    /// Returns whether a message had that reference.
+    pub async fn sms_delivery_receipt(
+        &self,
+        bearer: &str,
+        reference: &str,
+        status: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, AppError> {
+        let Some(expected) = &self.sms_callback_token_sha256 else {
+            return Err(AppError::Forbidden("delivery receipts are not configured"));
+        };
+        if !crate::auth::constant_time_equal(expected, &crate::auth::token_digest(bearer)) {
+            return Err(AppError::Forbidden("wrong callback token"));
+        }
+        if reference.is_empty() || reference.len() > 100 || status.is_empty() || status.len() > 40 {
+            return Err(AppError::Invalid("reference and status are required".into()));
+        }
+        Ok(self
+            .store
+            .record_delivery_receipt(
+                reference,
+                status,
+                receipt_failure(status),
+                &concord_domain::audit::Actor::System("sms-gateway".into()),
+                &timestamp(now),
+            )
+            .await?
+            .is_some())
+    }
+
+    /// Messages that could not be delivered, waiting for staff (the practice's own people).
+    pub async fn failed_messages(
+        &self,
+        staff: &crate::record::StaffMember,
+    ) -> Result<Vec<concord_store::FailedMessage>, AppError> {
+        staff.require(concord_domain::access::Permission::ViewPracticeLists)?;
+        let failed = self.store.failed_messages(staff.organisation.as_deref()).await?;
+        self.audit(
+            staff.actor(),
+            staff.organisation.clone(),
+            None,
+            concord_domain::audit::AuditAction::Read,
+            "OutboxMessage",
+            format!("{} undelivered message(s) listed", failed.len()),
+        )
+        .await?;
+        Ok(failed)
+    }
+
+    /// Deals with a failed message: `letter` (send it as a letter instead) or `handled`.
+    pub async fn resolve_failed_message(
+        &self,
+        staff: &crate::record::StaffMember,
+        id: &str,
+        action: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, AppError> {
+        staff.require(concord_domain::access::Permission::ManageCycle)?;
+        if !matches!(action, "letter" | "handled") {
+            return Err(AppError::Invalid("action: send it as a letter, or say it was handled".into()));
+        }
+        Ok(self.store.resolve_failed_message(id, action, &staff.display_name, &staff.actor(), &timestamp(now)).await?)
+    }
+}

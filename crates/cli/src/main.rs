@@ -434,6 +434,12 @@ async fn open(database: &str) -> anyhow::Result<Concord> {
     if let Ok(url) = std::env::var("CONCORD_PUBLIC_URL") {
         concord.public_url = url.trim_end_matches('/').to_owned();
     }
+    // The bearer token the SMS gateway sends with delivery receipts; kept only as a digest.
+    if let Ok(token) = std::env::var("CONCORD_SMS_CALLBACK_TOKEN")
+        && !token.trim().is_empty()
+    {
+        concord.sms_callback_token_sha256 = Some(concord_app::auth::token_digest(token.trim()));
+    }
     Ok(concord)
 }
 

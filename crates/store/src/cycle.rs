@@ -141,7 +141,7 @@ pub struct OutboxRow {
 const CYCLE_COLUMNS: &str = "id, patient_id, cycle_year, stage, stage_since, invitations, last_invited, adjustment, \
      before_dna, assigned_to, results_reviewed_by, comment_for_person, version";
 
-const OUTBOX_COLUMNS: &str = "id, patient_id, cycle_id, purpose, channel, template, recipient, subject, body, attachment, \
+pub(crate) const OUTBOX_COLUMNS: &str = "id, patient_id, cycle_id, purpose, channel, template, recipient, subject, body, attachment, \
      status, attempts, not_before, created_at, sent_at, provider_id, last_error, suppressed_reason";
 
 fn cycle_from_row(row: &sqlx::any::AnyRow) -> Result<CycleRow, sqlx::Error> {
@@ -162,7 +162,7 @@ fn cycle_from_row(row: &sqlx::any::AnyRow) -> Result<CycleRow, sqlx::Error> {
     })
 }
 
-fn outbox_from_row(row: &sqlx::any::AnyRow) -> Result<OutboxRow, sqlx::Error> {
+pub(crate) fn outbox_from_row(row: &sqlx::any::AnyRow) -> Result<OutboxRow, sqlx::Error> {
     Ok(OutboxRow {
         id: row.try_get(0)?,
         patient_id: row.try_get(1)?,

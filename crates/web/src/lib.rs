@@ -93,6 +93,8 @@ pub fn router(concord: Concord, config: WebConfig) -> Router {
         .route("/clinics", get(handlers::clinics::clinics).post(handlers::clinics::create_clinic))
         .route("/letters", get(handlers::letters::letters).post(handlers::letters::mark_printed))
         .route("/letters/{id}", get(handlers::letters::letter))
+        .route("/messages/failed", get(handlers::letters::failed).post(handlers::letters::resolve_failed))
+        .route("/callbacks/sms", post(handlers::system::sms_receipt))
         .route(
             "/patients/record/{reference}/review",
             get(handlers::review::review_page).post(handlers::review::review_results),

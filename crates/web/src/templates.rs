@@ -181,6 +181,8 @@ pub(crate) struct HomeTemplate {
     pub shared_plans: bool,
     /// The privacy officer: break-glass accesses waiting for review.
     pub break_glass_waiting: Option<usize>,
+    /// Staff who see practice lists: messages that could not be delivered.
+    pub undelivered: Option<usize>,
 }
 
 /// The search form as entered, with its errors (empty when none).
@@ -1139,4 +1141,24 @@ pub(crate) struct BreakGlassReviewTemplate {
     pub entries: Vec<BreakGlassView>,
     pub done: Option<String>,
     pub errors: Vec<FieldError>,
+}
+
+pub(crate) struct FailedMessageView {
+    pub id: String,
+    pub name: String,
+    pub nhs_number: String,
+    pub subject: String,
+    pub channel: &'static str,
+    pub created: String,
+    pub reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "failed_messages.html")]
+pub(crate) struct FailedMessagesTemplate {
+    pub layout: Layout,
+    pub csrf_token: String,
+    pub can_act: bool,
+    pub messages: Vec<FailedMessageView>,
+    pub done: Option<String>,
 }

@@ -718,6 +718,7 @@ async fn every_staff_route_is_refused_to_every_role_without_its_permission() {
         ("/results/unreadable".into(), Some(ViewPatientRecord)),
         ("/shared".into(), Some(ViewSharedPlans)),
         ("/privacy/break-glass".into(), Some(ReviewBreakGlass)),
+        ("/messages/failed".into(), Some(ViewPracticeLists)),
         (record.clone(), Some(ViewPatientRecord)),
         (format!("{record}/visit"), Some(ViewPatientRecord)),
         (format!("{record}/book"), Some(ManageCycle)),
@@ -898,5 +899,22 @@ async fn every_fhir_route_needs_a_token_with_its_scope() {
             response.status,
             response.body
         );
+    }
+}
+
+/// The SMS gateway's delivery receipts need the configured token; no session, no CSRF token.
+#[tokio::test]
+async fn delivery_receipts_need_the_gateway_token() {
+    let practice = Practice::new().await;
+    let app = practice.app();
+    let mut client = Client::new(app);
+    for authorization in [None, Some("Bearer wrong")] {
+        let mut request =
+            Request::post("/callbacks/sms").header(header::HOST, HOST).header(header::CONTENT_TYPE, "application/json");
+        if let Some(value) = authorization {
+            request = request.header(header::AUTHORIZATION, value);
+        }
+        let page = client.send(request.body(Body::from(r#"{"reference":"x","status":"delivered"}"#)).unwrap()).await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{authorization:?}");
     }
 }

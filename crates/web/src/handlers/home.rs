@@ -55,6 +55,11 @@ pub(crate) async fn home(
     } else {
         None
     };
+    let undelivered = if staff.require(Permission::ViewPracticeLists).is_ok() {
+        Some(state.concord.store.failed_messages(staff.organisation.as_deref()).await.map_err(AppError::from)?.len())
+    } else {
+        None
+    };
     let break_glass_waiting = if staff.require(Permission::ReviewBreakGlass).is_ok() {
         Some(state.concord.store.break_glass_list(true, 1000).await.map_err(AppError::from)?.len())
     } else {
@@ -74,6 +79,7 @@ pub(crate) async fn home(
         administration: staff.require(Permission::ManageUsers).is_ok() || staff.require(Permission::ManageData).is_ok(),
         shared_plans: staff.require(Permission::ViewSharedPlans).is_ok(),
         break_glass_waiting,
+        undelivered,
     })
 }
 

@@ -90,3 +90,60 @@ pub(crate) async fn letter(
             .unwrap_or_default(),
     })
 }
+
+/// Messages that could not be delivered, for staff to send another way.
+pub(crate) async fn failed(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    signed_in: SignedIn,
+) -> Result<Response, PageError> {
+    render_failed(&state, &context, &signed_in, None).await
+}
+
+async fn render_failed(
+    state: &AppState,
+    context: &RequestContext,
+    signed_in: &SignedIn,
+    done: Option<String>,
+) -> Result<Response, PageError> {
+    let messages = state.concord.failed_messages(&signed_in.staff).await?;
+    let layout = Layout::new(context, state.synthetic().await, Some(signed_in), "Messages that could not be delivered");
+    page(&crate::templates::FailedMessagesTemplate {
+        layout,
+        csrf_token: signed_in.csrf_token.clone(),
+        can_act: signed_in.staff.require(concord_domain::access::Permission::ManageCycle).is_ok(),
+        messages: messages
+            .into_iter()
+            .map(|failed| crate::templates::FailedMessageView {
+                name: crate::views::clinical_name(&failed.family_name, &failed.given_name),
+                nhs_number: failed.nhs_number.as_deref().map(crate::views::nhs_number).unwrap_or_default(),
+                subject: failed.message.subject,
+                channel: if failed.message.channel == "sms" { "Text message" } else { "Email" },
+                created: crate::views::stored_time(&failed.message.created_at),
+                reason: failed.message.last_error.unwrap_or_else(|| "Not delivered".into()),
+                id: failed.message.id,
+            })
+            .collect(),
+        done,
+    })
+}
+
+pub(crate) async fn resolve_failed(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    SessionPairs(signed_in, pairs): SessionPairs,
+) -> Result<Response, PageError> {
+    let field =
+        |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap_or_default();
+    let action = field("action");
+    let done = state
+        .concord
+        .resolve_failed_message(&signed_in.staff, &field("message"), &action, time::OffsetDateTime::now_utc())
+        .await?;
+    let message = match (done, action.as_str()) {
+        (false, _) => "That message was already dealt with.",
+        (true, "letter") => "The message is on the letters to print.",
+        (true, _) => "Recorded as handled.",
+    };
+    render_failed(&state, &context, &signed_in, Some(message.into())).await
+}
