@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod booking;
 pub mod bulk_export;
+pub mod check_ins;
 pub mod cycle;
 pub mod demo;
 pub mod fhir_export;

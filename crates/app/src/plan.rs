@@ -278,6 +278,10 @@ impl Concord {
             new.pdf_base64 = Some(base64::engine::general_purpose::STANDARD.encode(pdf));
         }
         let version = self.store.add_plan_version(&new, change.as_ref(), &staff.actor(), &timestamp(now)).await?;
+        if plan.agreed && plan.name != PlanName::Declined {
+            // Four weeks on, the person is asked how their goals are going (`check_ins`).
+            self.schedule_check_in(patient_id, now).await?;
+        }
         Ok(Ok(version))
     }
 

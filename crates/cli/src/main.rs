@@ -672,6 +672,13 @@ async fn outbox_worker(concord: Concord, transports: concord_app::outbox::Transp
         if let Err(error) = concord.escalate_overdue_flags(now).await {
             tracing::warn!(%error, "escalating urgent flags failed; will retry");
         }
+        match concord.send_due_check_ins(now, 200).await {
+            Ok(run) if run != Default::default() => {
+                tracing::info!(sent = run.sent, calls = run.calls, "check-ins sent")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "sending check-ins failed; will retry"),
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod audit;
 pub mod care_process;
+pub mod check_in;
 pub mod code;
 pub mod codelist;
 pub mod criterion;

@@ -11,6 +11,7 @@
 mod api;
 mod audit;
 mod bulk;
+mod check_ins;
 mod completeness;
 mod cycle;
 mod deliveries;
@@ -39,6 +40,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 pub use api::ApiClientRow;
 pub use audit::{AuditEntry, AuditFilter, NewAuditEvent};
 pub use bulk::BulkExportRow;
+pub use check_ins::{CheckInRow, FollowUpRow, NewFollowUp};
 pub use completeness::{Completeness, MeasureDefinition};
 pub use deliveries::FailedMessage;
 pub use gp_record::{CycleEventRow, FilingRow};

@@ -1,0 +1,286 @@
+//! Check-ins between consultations: scheduled when a plan is agreed (four weeks on), sent by
+//! email or text with a code to answer online, or put on the practice's call list for people
+//! without digital access; the answers become progress on each goal (FHIR Goal achievement), and
+//! those who ask for help or are finding a goal hard go on the follow-up list with an owner and a
+//! time to respond.
+//!
+//! Invariants: every message and page says replies are not watched for emergencies and where to
+//! get help now; a request for help always makes a follow-up; a check-in is answered once.
+
+use concord_domain::access::Permission;
+use concord_domain::check_in::{
+    CHECK_IN_DAYS, FOLLOW_UP_OWNER, FOLLOW_UP_WORKING_DAYS, channel, follow_up_reason, respond_by,
+};
+use concord_domain::document::long_date;
+use concord_domain::online_access::{GOAL_PROGRESS, ProxyScope};
+use concord_store::{CheckInRow, FollowUpRow, GoalProgressRow, NewFollowUp, NewMessage};
+use time::{Duration, OffsetDateTime};
+
+use crate::online::Visitor;
+use crate::record::StaffMember;
+use crate::status::timestamp;
+use crate::{AppError, Concord};
+
+/// What every check-in message and page says about urgent problems.
+pub const NOT_WATCHED: &str =
+    "Replies are not watched for emergencies. If you need help now, call 111, or 999 in an emergency.";
+
+/// The longest note kept with an answer.
+const MAX_NOTE: usize = 1000;
+
+/// What a run of the check-ins found to do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckInRun {
+    pub sent: u64,
+    pub calls: u64,
+}
+
+/// A check-in as answered: how each goal is going (one status per goal, or empty), whether the
+/// person would like help, and a note.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckInAnswers {
+    pub statuses: Vec<String>,
+    pub help: bool,
+    pub note: String,
+}
+
+impl Concord {
+    /// Schedules the check-in of the person's newest plan version agreed by a clinician, if it has
+    /// none (called when a plan is agreed; `concord check-ins schedule` sweeps everyone).
+    pub async fn schedule_check_in(&self, patient_id: &str, now: OffsetDateTime) -> Result<bool, AppError> {
+        let versions = self.store.plan_versions(patient_id).await?;
+        let Some(agreed) = versions.iter().find(|row| row.status == "agreed" && !row.recorded_by.ends_with("(online)"))
+        else {
+            return Ok(false);
+        };
+        let Some(person) = self.store.patient(patient_id).await? else { return Ok(false) };
+        let contact = &person.patient.contact;
+        let preferred = contact.preferred_channel.map(|channel| channel.as_str());
+        let agreed_on =
+            time::OffsetDateTime::parse(&agreed.recorded_at, &time::format_description::well_known::Rfc3339)
+                .map_or(now.date(), |at| at.date());
+        let row = CheckInRow {
+            id: concord_store::new_id(),
+            patient_id: patient_id.to_owned(),
+            plan_id: agreed.plan_id.clone(),
+            plan_version: agreed.version,
+            due_on: (agreed_on + Duration::days(CHECK_IN_DAYS)).to_string(),
+            channel: channel(preferred, contact.email.is_some(), contact.mobile.is_some()).into(),
+            status: "scheduled".into(),
+            sent_at: None,
+            answered_at: None,
+            answered_by: None,
+            help_requested: false,
+            note: String::new(),
+        };
+        Ok(self.store.schedule_check_in(&row, &timestamp(now)).await?)
+    }
+
+    /// Sends the check-ins that are due: email or text with a new access code to answer online;
+    /// phone check-ins go on the practice's call list.
+    pub async fn send_due_check_ins(&self, now: OffsetDateTime, limit: i64) -> Result<CheckInRun, AppError> {
+        let mut run = CheckInRun::default();
+        for check_in in self.store.due_check_ins(&now.date().to_string(), limit).await? {
+            if check_in.channel == "phone" {
+                self.store.send_check_in(&check_in, None, &timestamp(now)).await?;
+                run.calls += 1;
+                continue;
+            }
+            let Some(person) = self.store.patient(&check_in.patient_id).await? else { continue };
+            let recipient = if check_in.channel == "email" {
+                person.patient.contact.email.clone()
+            } else {
+                person.patient.contact.mobile.clone()
+            };
+            let given = person.patient.name.given.split_whitespace().next().unwrap_or_default().to_owned();
+            let (access, digest, expires_at) = self.letter_access(now);
+            let message = NewMessage {
+                purpose: "check_in".into(),
+                channel: check_in.channel.clone(),
+                template: "check_in".into(),
+                recipient,
+                subject: "How is your plan going?".into(),
+                body: format!(
+                    "Hello {given}, it is four weeks since you agreed your care and support plan. How are your goals \
+                     going? Tell us at {} with the code {} and your date of birth (until {}). If you would like help, \
+                     say so and someone from the practice will contact you. {NOT_WATCHED}",
+                    access.address,
+                    access.code,
+                    long_date(access.until)
+                ),
+                attachment: None,
+                not_before: timestamp(now),
+            };
+            self.store.send_check_in(&check_in, Some((&digest, &expires_at, &message)), &timestamp(now)).await?;
+            run.sent += 1;
+        }
+        Ok(run)
+    }
+
+    /// The goals a check-in asks about (those of the plan version it was made for).
+    pub async fn check_in_goals(&self, check_in: &CheckInRow) -> Result<Vec<String>, AppError> {
+        Ok(self
+            .load_plan(&check_in.patient_id, Some(check_in.plan_version))
+            .await?
+            .map(|view| view.plan.goals.into_iter().map(|goal| goal.words).collect())
+            .unwrap_or_default())
+    }
+
+    /// The person's check-in waiting for their answer, with its goals.
+    pub async fn online_check_in(&self, visitor: &Visitor) -> Result<Option<(CheckInRow, Vec<String>)>, AppError> {
+        visitor.require(ProxyScope::Plan)?;
+        let Some(check_in) = self.store.open_check_in(&visitor.patient_id).await? else { return Ok(None) };
+        let goals = self.check_in_goals(&check_in).await?;
+        Ok(Some((check_in, goals)))
+    }
+
+    /// The person (or a proxy allowed to) answers their check-in online. Returns whether a
+    /// follow-up was made, and by when someone will respond.
+    pub async fn answer_online_check_in(
+        &self,
+        visitor: &Visitor,
+        answers: &CheckInAnswers,
+        now: OffsetDateTime,
+    ) -> Result<Option<String>, AppError> {
+        let Some((check_in, goals)) = self.online_check_in(visitor).await? else {
+            return Err(AppError::Refused("There is no check-in waiting for an answer".into()));
+        };
+        self.answer(&check_in, &goals, answers, &visitor.written_by, &visitor.actor(), now).await
+    }
+
+    async fn answer(
+        &self,
+        check_in: &CheckInRow,
+        goals: &[String],
+        answers: &CheckInAnswers,
+        answered_by: &str,
+        actor: &concord_domain::audit::Actor,
+        now: OffsetDateTime,
+    ) -> Result<Option<String>, AppError> {
+        if answers.statuses.len() != goals.len() {
+            return Err(AppError::Invalid("progress: answer for each goal (or leave it blank)".into()));
+        }
+        if let Some(unknown) = answers
+            .statuses
+            .iter()
+            .find(|status| !status.is_empty() && !GOAL_PROGRESS.iter().any(|(code, ..)| code == *status))
+        {
+            return Err(AppError::Invalid(format!("progress: {unknown:?} is not one of the choices")));
+        }
+        let note = answers.note.trim();
+        if note.chars().count() > MAX_NOTE {
+            return Err(AppError::Invalid(format!("note: at most {MAX_NOTE} characters")));
+        }
+        if !answers.help && answers.statuses.iter().all(String::is_empty) {
+            return Err(AppError::Invalid("progress: say how at least one goal is going, or ask for help".into()));
+        }
+        let progress: Vec<GoalProgressRow> = goals
+            .iter()
+            .zip(&answers.statuses)
+            .filter(|(_, status)| !status.is_empty())
+            .map(|(goal, status)| GoalProgressRow {
+                goal: goal.clone(),
+                status: status.clone(),
+                note: String::new(),
+                written_by: answered_by.to_owned(),
+                written_at: timestamp(now),
+            })
+            .collect();
+        let statuses: Vec<&str> = answers.statuses.iter().map(String::as_str).collect();
+        let follow_up = follow_up_reason(&statuses, answers.help).map(|reason| NewFollowUp {
+            reason: reason.into(),
+            owner_role: FOLLOW_UP_OWNER.into(),
+            due_by: respond_by(now.date(), FOLLOW_UP_WORKING_DAYS).to_string(),
+        });
+        let answered = self
+            .store
+            .answer_check_in(
+                check_in,
+                &progress,
+                answers.help,
+                note,
+                answered_by,
+                follow_up.as_ref(),
+                actor,
+                &timestamp(now),
+            )
+            .await?;
+        if !answered {
+            return Err(AppError::Refused("This check-in has already been answered".into()));
+        }
+        Ok(follow_up.map(|follow_up| follow_up.due_by))
+    }
+
+    /// Phone check-ins waiting for a call, for staff.
+    pub async fn check_in_calls(
+        &self,
+        staff: &StaffMember,
+    ) -> Result<Vec<(CheckInRow, String, String, Option<String>, Option<String>, Vec<String>)>, AppError> {
+        staff.require(Permission::ViewPatientRecord)?;
+        let mut calls = Vec::new();
+        for (check_in, given, family, nhs, phone) in self.store.check_in_calls(staff.organisation.as_deref()).await? {
+            let goals = self.check_in_goals(&check_in).await?;
+            calls.push((check_in, given, family, nhs, phone, goals));
+        }
+        self.audit(
+            staff.actor(),
+            staff.organisation.clone(),
+            None,
+            concord_domain::audit::AuditAction::Read,
+            "CheckIn",
+            format!("{} check-in call(s) listed", calls.len()),
+        )
+        .await?;
+        Ok(calls)
+    }
+
+    /// Staff record the answers given on a check-in call.
+    pub async fn record_check_in_call(
+        &self,
+        staff: &StaffMember,
+        check_in_id: &str,
+        answers: &CheckInAnswers,
+        now: OffsetDateTime,
+    ) -> Result<Option<String>, AppError> {
+        staff.require(Permission::ManageCycle)?;
+        staff.require(Permission::ViewPatientRecord)?;
+        let Some(check_in) = self.store.check_in(check_in_id).await?.filter(|row| row.status == "sent") else {
+            return Err(AppError::NotFound("That check-in is not waiting for a call".into()));
+        };
+        let goals = self.check_in_goals(&check_in).await?;
+        let by = format!("{} (by phone)", staff.display_name);
+        self.answer(&check_in, &goals, answers, &by, &staff.actor(), now).await
+    }
+
+    /// Open follow-ups, soonest due first.
+    pub async fn follow_ups(&self, staff: &StaffMember) -> Result<Vec<FollowUpRow>, AppError> {
+        staff.require(Permission::ViewPatientRecord)?;
+        let rows = self.store.open_follow_ups(staff.organisation.as_deref()).await?;
+        self.audit(
+            staff.actor(),
+            staff.organisation.clone(),
+            None,
+            concord_domain::audit::AuditAction::Read,
+            "FollowUp",
+            format!("{} follow-up(s) listed", rows.len()),
+        )
+        .await?;
+        Ok(rows)
+    }
+
+    /// Closes a follow-up with what was done.
+    pub async fn complete_follow_up(
+        &self,
+        staff: &StaffMember,
+        id: &str,
+        outcome: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, AppError> {
+        staff.require(Permission::ManageCycle)?;
+        let outcome = outcome.trim();
+        if outcome.is_empty() {
+            return Err(AppError::Invalid("outcome: say what was done".into()));
+        }
+        Ok(self.store.complete_follow_up(id, &staff.display_name, outcome, &staff.actor(), &timestamp(now)).await?)
+    }
+}

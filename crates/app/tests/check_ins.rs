@@ -1,0 +1,135 @@
+//! Check-ins between consultations on real databases: scheduled when a plan is agreed, sent four
+//! weeks on (a text with a code for Grace, the call list for Tom who has no mobile or email),
+//! answered online or by phone, progress kept against each goal, and a follow-up with an owner
+//! and a date for whoever is struggling or asks for help.
+
+use concord_app::AppError;
+use concord_app::check_ins::CheckInAnswers;
+use concord_domain::access::StaffRole;
+use concord_domain::plan::{Action, CarePlan, Contingency, Goal, PlanName};
+use time::macros::date;
+use time::{Duration, OffsetDateTime};
+
+mod common;
+
+fn population() -> std::path::PathBuf {
+    let directory = common::scratch("concord-app-check-ins");
+    let write = |name: &str, text: &str| std::fs::write(directory.join(name), text).unwrap();
+    write(
+        "organisations.csv",
+        "ods_code,name,kind,parent_ods_code\nY99,North Region,region,\nU12345,Riverside PCN,pcn,Y99\n\
+         F83004,Mill Lane Surgery,practice,U12345\n",
+    );
+    write(
+        "patients.csv",
+        "record_id,nhs_number,given_name,family_name,birth_date,sex,practice_ods_code,registered_from,preferred_channel,mobile,phone\n\
+         P1,9434765919,Grace,Okafor,1948-02-11,female,F83004,2000-01-01,sms,07700 900123,\n\
+         P2,9434765870,Tom,Reid,1950-05-01,male,F83004,2000-01-01,phone,,0113 496 0000\n",
+    );
+    directory
+}
+
+fn plan(today: time::Date) -> CarePlan {
+    let goal = |words: &str| Goal {
+        words: words.into(),
+        importance: 8,
+        actions: vec![Action { what: "Walk for 15 minutes".into(), confidence: 7, ..Default::default() }],
+    };
+    CarePlan {
+        name: PlanName::HealthPlan,
+        goals: vec![goal("Walk to the allotment"), goal("Sleep better")],
+        contingencies: vec![Contingency {
+            name: "Low blood sugar (hypo)".into(),
+            triggers: "Missing a meal".into(),
+            what_to_do: "Take 5 jelly babies".into(),
+            ..Default::default()
+        }],
+        review_date: Some(today + Duration::days(180)),
+        review_by: "Practice nurse".into(),
+        agreed_by: "the person".into(),
+        ..Default::default()
+    }
+}
+
+fn code_in(text: &str) -> String {
+    let start = text.find("code ").unwrap() + 5;
+    text[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn check_ins_are_sent_four_weeks_on_and_struggles_reach_a_follow_up_list() {
+    for concord in common::engines("app_check_ins").await {
+        let now = OffsetDateTime::now_utc();
+        let today = now.date();
+        common::import(&concord, vec![population()], today).await;
+        let grace = common::patient_id(&concord, "9434765919").await;
+        let tom = common::patient_id(&concord, "9434765870").await;
+        let nurse = common::staff(StaffRole::Nurse, "Nurse Patel", "F83004");
+        let coordinator = common::staff(StaffRole::CareCoordinator, "Cara", "F83004");
+        for person in [&grace, &tom] {
+            concord.record_plan(&nurse, person, 0, plan(today), true, now).await.unwrap().unwrap();
+        }
+        // Nothing is due yet; four weeks on, Grace gets a text and Tom goes on the call list.
+        assert_eq!(concord.send_due_check_ins(now, 100).await.unwrap(), Default::default());
+        let later = now + Duration::days(29);
+        let run = concord.send_due_check_ins(later, 100).await.unwrap();
+        assert_eq!((run.sent, run.calls), (1, 1));
+        assert_eq!(concord.send_due_check_ins(later, 100).await.unwrap(), Default::default(), "sent once");
+        let text = concord
+            .store
+            .messages_for(&grace)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|message| message.purpose == "check_in")
+            .unwrap();
+        assert_eq!((text.channel.as_str(), text.recipient.as_deref()), ("sms", Some("07700 900123")));
+        assert!(text.body.contains("not watched for emergencies"), "{}", text.body);
+
+        // Grace answers online with the code from the text.
+        let session = concord.person_sign_in(&code_in(&text.body), date!(1948 - 02 - 11), later).await.unwrap();
+        let visitor = concord.person_visitor(&session.token).await.unwrap().unwrap();
+        let (_, goals) = concord.online_check_in(&visitor).await.unwrap().expect("a check-in waiting");
+        assert_eq!(goals, ["Walk to the allotment", "Sleep better"]);
+        let blank = CheckInAnswers { statuses: vec![String::new(), String::new()], ..Default::default() };
+        assert!(matches!(concord.answer_online_check_in(&visitor, &blank, later).await, Err(AppError::Invalid(_))));
+        let answers = CheckInAnswers {
+            statuses: vec!["going_well".into(), "struggling".into()],
+            help: false,
+            note: "Cannot get to sleep".into(),
+        };
+        let due = concord.answer_online_check_in(&visitor, &answers, later).await.unwrap();
+        assert_eq!(
+            due.as_deref(),
+            Some(concord_domain::check_in::respond_by(later.date(), 2).to_string().as_str()),
+            "struggling makes a follow-up"
+        );
+        assert!(matches!(concord.answer_online_check_in(&visitor, &answers, later).await, Err(AppError::Refused(_))));
+        let plan_id = concord.store.plan_versions(&grace).await.unwrap()[0].plan_id.clone();
+        let progress = concord.store.goal_progress(&plan_id).await.unwrap();
+        assert_eq!(progress.len(), 2, "progress on each goal");
+
+        // Tom is called; he asks for help.
+        let calls = concord.check_in_calls(&coordinator).await.unwrap();
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].4.as_deref(), Some("0113 496 0000"));
+        let help =
+            CheckInAnswers { statuses: vec!["no_change".into(), String::new()], help: true, note: String::new() };
+        assert!(concord.record_check_in_call(&coordinator, &calls[0].0.id, &help, later).await.unwrap().is_some());
+        assert!(concord.check_in_calls(&coordinator).await.unwrap().is_empty());
+
+        // The follow-up list: soonest first, each with its reason; closed with what was done.
+        let follow_ups = concord.follow_ups(&coordinator).await.unwrap();
+        let reasons: Vec<&str> = follow_ups.iter().map(|row| row.reason.as_str()).collect();
+        assert_eq!(reasons.len(), 2);
+        assert!(reasons.contains(&"Asked for help") && reasons.contains(&"Finding a goal hard"));
+        assert!(follow_ups.iter().all(|row| row.owner_role == "care_coordinator"));
+        let commissioner = common::staff(StaffRole::Commissioner, "Chris", "F83004");
+        assert!(matches!(concord.follow_ups(&commissioner).await, Err(AppError::Forbidden(_))));
+        let first = &follow_ups[0].id;
+        assert!(matches!(concord.complete_follow_up(&coordinator, first, " ", later).await, Err(AppError::Invalid(_))));
+        assert!(concord.complete_follow_up(&coordinator, first, "Called; booked a sleep review", later).await.unwrap());
+        assert!(!concord.complete_follow_up(&coordinator, first, "again", later).await.unwrap());
+        assert_eq!(concord.follow_ups(&coordinator).await.unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,84 @@
+//! Check-ins between consultations (seed 001: support between consultations by text message or
+//! phone): some weeks after a plan is agreed the person is asked how each goal is going and
+//! whether they would like help; those who ask for help or are finding a goal hard go on a
+//! follow-up list with an owner and a time to respond.
+//!
+//! Invariants: a check-in asks about the goals of the plan it was made for; a reply is never
+//! treated as urgent care (every page and message says it is not watched for emergencies); a
+//! request for help always makes a follow-up.
+
+use time::{Date, Duration, Weekday};
+
+/// Days after a plan is agreed that its check-in falls due ("four weeks after agreement").
+pub const CHECK_IN_DAYS: i64 = 28;
+
+/// Working days within which someone responds to a follow-up. Concord's service standard, stated
+/// to the person when they ask for help; practices may set their own later.
+pub const FOLLOW_UP_WORKING_DAYS: u32 = 2;
+
+/// Who owns follow-ups by default: the care coordinator (seed 000: the coordinating role).
+pub const FOLLOW_UP_OWNER: &str = "care_coordinator";
+
+/// The date a follow-up must be responded to by: `working_days` after `from`, skipping weekends.
+pub fn respond_by(from: Date, working_days: u32) -> Date {
+    let mut day = from;
+    let mut left = working_days;
+    while left > 0 {
+        day += Duration::days(1);
+        if !matches!(day.weekday(), Weekday::Saturday | Weekday::Sunday) {
+            left -= 1;
+        }
+    }
+    day
+}
+
+/// How the check-in reaches the person: email or text when they prefer it and have the address
+/// or number, else the other of the two if they have it, else a phone call from the practice.
+pub fn channel(preferred: Option<&str>, email: bool, mobile: bool) -> &'static str {
+    match (preferred, email, mobile) {
+        (Some("email"), true, _) => "email",
+        (Some("sms"), _, true) => "sms",
+        (_, _, true) => "sms",
+        (_, true, _) => "email",
+        _ => "phone",
+    }
+}
+
+/// Why a reply needs a follow-up, if it does: they asked for help, or a goal is going badly.
+pub fn follow_up_reason(statuses: &[&str], help_requested: bool) -> Option<&'static str> {
+    if help_requested {
+        Some("Asked for help")
+    } else if statuses.contains(&"struggling") {
+        Some("Finding a goal hard")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn follow_ups_are_due_in_working_days() {
+        assert_eq!(respond_by(date!(2026 - 12 - 03), 2), date!(2026 - 12 - 07), "Thursday → Monday");
+        assert_eq!(respond_by(date!(2026 - 12 - 05), 2), date!(2026 - 12 - 08), "Saturday → Tuesday");
+        assert_eq!(respond_by(date!(2026 - 12 - 01), 2), date!(2026 - 12 - 03));
+    }
+
+    #[test]
+    fn the_channel_follows_the_persons_preference_and_what_they_have() {
+        assert_eq!(channel(Some("email"), true, true), "email");
+        assert_eq!(channel(Some("letter"), true, true), "sms");
+        assert_eq!(channel(Some("sms"), true, false), "email");
+        assert_eq!(channel(Some("phone"), false, false), "phone");
+    }
+
+    #[test]
+    fn help_or_struggling_needs_a_follow_up() {
+        assert_eq!(follow_up_reason(&["going_well"], true), Some("Asked for help"));
+        assert_eq!(follow_up_reason(&["going_well", "struggling"], false), Some("Finding a goal hard"));
+        assert_eq!(follow_up_reason(&["going_well", "achieved"], false), None);
+    }
+}
