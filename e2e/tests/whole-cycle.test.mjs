@@ -287,8 +287,49 @@ describe('the whole cycle', () => {
       assert.equal(found.total, 1, 'consent takes effect at once')
       const goals = await fetch(`${server.url}/fhir/Goal?patient=Patient/${found.entry[0].resource.id}`, { headers: { authorization: `Bearer ${token.access_token}` } }).then((response) => response.json())
       assert.ok(goals.entry.some((entry) => entry.resource.achievementStatus?.coding[0].code === 'improving'), 'the goal progress reaches FHIR')
+
+      // 10. Four weeks on, a check-in by email: Hazel says a goal is hard and asks for help.
+      const due = new Date(Date.now() + 29 * 86_400_000).toISOString().slice(0, 10)
+      const sentCheckIns = JSON.parse(execFileSync(process.env.CONCORD_BIN, ['--database', server.database, 'check-ins', 'send', '--on', due]).toString())
+      assert.equal(sentCheckIns.sent, 1)
+      let checkInMail
+      for (let waited = 0; !checkInMail && waited < 100; waited += 1) {
+        checkInMail = sink.received.find((mail) => /How are your goals going/.test(mail.data))
+        if (!checkInMail) await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+      assert.ok(checkInMail, 'the check-in arrives by email')
+      assert.match(checkInMail.data.replace(/=\r?\n/g, ''), /not watched for emergencies/)
+      const checkInCode = checkInMail.data.replace(/=\r?\n/g, '').match(/the code ([A-Z0-9-]+)/)[1]
+      await visit(own2, server.url, '/prepare')
+      await own2.getByLabel('Your code').fill(checkInCode)
+      await own2.getByLabel('Day').fill('27')
+      await own2.getByLabel('Month').fill('3')
+      await own2.getByLabel('Year').fill('1951')
+      await Promise.all([own2.waitForURL(/\/prepare\/letter$/), own2.getByRole('button', { name: 'Continue' }).click()])
+      await Promise.all([own2.waitForURL(/\/prepare\/check-in$/), own2.getByRole('button', { name: 'Tell us how your plan is going' }).click()])
+      await checkPage(own2, 'the check-in')
+      assert.match(await own2.locator('main').innerText(), /This is not watched for emergencies/)
+      await own2.getByRole('radio', { name: 'I am finding it hard' }).first().check()
+      await own2.getByRole('checkbox', { name: 'I would like someone from the practice to contact me' }).check()
+      await own2.getByLabel('Anything you want to tell us (optional)').fill('My knee has been bad')
+      await own2.getByRole('button', { name: 'Send' }).click()
+      await own2.locator('.nhsuk-notification-banner--success').waitFor()
+      await checkPage(own2, 'check-in answered')
+      assert.match(await own2.locator('main').innerText(), /Someone from the practice will contact you by/)
     } finally {
       await again.close()
     }
+
+    // 11. The care coordinator sees the follow-up, with its reason and date, and closes it.
+    await signIn(page, server.url, 'care-coordinator')
+    await visit(page, server.url, '/check-ins')
+    await checkPage(page, 'check-ins')
+    const card = page.locator('.nhsuk-card', { hasText: 'WHITCOMBE, Hazel' })
+    assert.match(await card.innerText(), /Asked for help\. Respond by[\s\S]*My knee has been bad/)
+    await card.getByLabel('What was done').fill('Called Hazel; physiotherapy referral')
+    await card.getByRole('button', { name: 'Done' }).click()
+    await page.locator('.nhsuk-notification-banner--success').waitFor()
+    await checkPage(page, 'follow-up done')
+    assert.equal(await page.locator('.nhsuk-card', { hasText: 'WHITCOMBE, Hazel' }).count(), 0)
   })
 })

@@ -76,11 +76,16 @@ impl Concord {
         Ok(self.store.schedule_check_in(&row, &timestamp(now)).await?)
     }
 
-    /// Sends the check-ins that are due: email or text with a new access code to answer online;
-    /// phone check-ins go on the practice's call list.
-    pub async fn send_due_check_ins(&self, now: OffsetDateTime, limit: i64) -> Result<CheckInRun, AppError> {
+    /// Sends the check-ins due on or before `due_by` (today, unless catching up): email or text
+    /// with a new access code to answer online; phone check-ins go on the practice's call list.
+    pub async fn send_due_check_ins(
+        &self,
+        due_by: time::Date,
+        now: OffsetDateTime,
+        limit: i64,
+    ) -> Result<CheckInRun, AppError> {
         let mut run = CheckInRun::default();
-        for check_in in self.store.due_check_ins(&now.date().to_string(), limit).await? {
+        for check_in in self.store.due_check_ins(&due_by.to_string(), limit).await? {
             if check_in.channel == "phone" {
                 self.store.send_check_in(&check_in, None, &timestamp(now)).await?;
                 run.calls += 1;
@@ -276,6 +281,7 @@ impl Concord {
         outcome: &str,
         now: OffsetDateTime,
     ) -> Result<bool, AppError> {
+        staff.require(Permission::ViewPatientRecord)?;
         staff.require(Permission::ManageCycle)?;
         let outcome = outcome.trim();
         if outcome.is_empty() {

@@ -70,11 +70,15 @@ async fn check_ins_are_sent_four_weeks_on_and_struggles_reach_a_follow_up_list()
             concord.record_plan(&nurse, person, 0, plan(today), true, now).await.unwrap().unwrap();
         }
         // Nothing is due yet; four weeks on, Grace gets a text and Tom goes on the call list.
-        assert_eq!(concord.send_due_check_ins(now, 100).await.unwrap(), Default::default());
+        assert_eq!(concord.send_due_check_ins(now.date(), now, 100).await.unwrap(), Default::default());
         let later = now + Duration::days(29);
-        let run = concord.send_due_check_ins(later, 100).await.unwrap();
+        let run = concord.send_due_check_ins(later.date(), later, 100).await.unwrap();
         assert_eq!((run.sent, run.calls), (1, 1));
-        assert_eq!(concord.send_due_check_ins(later, 100).await.unwrap(), Default::default(), "sent once");
+        assert_eq!(
+            concord.send_due_check_ins(later.date(), later, 100).await.unwrap(),
+            Default::default(),
+            "sent once"
+        );
         let text = concord
             .store
             .messages_for(&grace)

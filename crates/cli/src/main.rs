@@ -71,6 +71,11 @@ enum Command {
         #[arg(long = "nhs-number", required = true, num_args = 1..)]
         nhs_numbers: Vec<String>,
     },
+    /// Check-ins between consultations (`concord serve` sends due ones every tick).
+    CheckIns {
+        #[command(subcommand)]
+        command: CheckInCommand,
+    },
     /// Links a plan from another service (a FHIR CarePlan JSON file whose subject is the person,
     /// by NHS number identifier) into the person's overarching plan. Prints its id.
     LinkPlan {
@@ -122,6 +127,19 @@ enum ExportCommand {
         #[arg(long)]
         export: String,
         response: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CheckInCommand {
+    /// Schedules a check-in for everyone whose agreed plan has none (plans agreed before
+    /// check-ins existed, or imported).
+    Schedule,
+    /// Sends the check-ins due on or before `--on` (default today): by email or text with a code,
+    /// or onto the practice's call list. Prints how many.
+    Send {
+        #[arg(long)]
+        on: Option<String>,
     },
 }
 
@@ -542,6 +560,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("export {}: {} item(s)", export.export_id, export.bundle.entry.len());
             Ok(ExitCode::SUCCESS)
         }
+        Command::CheckIns { command } => {
+            let concord = open(&cli.database).await?;
+            let now = time::OffsetDateTime::now_utc();
+            match command {
+                CheckInCommand::Schedule => {
+                    let mut scheduled = 0;
+                    for plan in concord.plans_report(concord_app::cycle::Caller::Console).await? {
+                        if concord.schedule_check_in(&plan.patient_id, now).await? {
+                            scheduled += 1;
+                        }
+                    }
+                    println!("{}", json!({ "scheduled": scheduled }));
+                }
+                CheckInCommand::Send { on } => {
+                    let due_by = match on {
+                        Some(text) => parse_date(&text, "--on")?,
+                        None => now.date(),
+                    };
+                    let run = concord.send_due_check_ins(due_by, now, 100_000).await?;
+                    println!("{}", json!({ "sent": run.sent, "calls": run.calls }));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Invite { nhs_numbers } => {
             let concord = open(&cli.database).await?;
             let now = time::OffsetDateTime::now_utc();
@@ -672,7 +714,7 @@ async fn outbox_worker(concord: Concord, transports: concord_app::outbox::Transp
         if let Err(error) = concord.escalate_overdue_flags(now).await {
             tracing::warn!(%error, "escalating urgent flags failed; will retry");
         }
-        match concord.send_due_check_ins(now, 200).await {
+        match concord.send_due_check_ins(now.date(), now, 200).await {
             Ok(run) if run != Default::default() => {
                 tracing::info!(sent = run.sent, calls = run.calls, "check-ins sent")
             }

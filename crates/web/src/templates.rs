@@ -64,6 +64,7 @@ impl Layout {
             }
             if role.permits(Permission::ViewPatientRecord) {
                 navigation.push(NavItem { href: "/triage", text: "Triage", current: false });
+                navigation.push(NavItem { href: "/check-ins", text: "Check-ins", current: false });
             }
             if role.permits(Permission::ViewPracticeLists) && signed_in.staff.organisation.is_some() {
                 navigation.push(NavItem { href: "/clinics", text: "Clinics", current: false });
@@ -782,6 +783,8 @@ pub(crate) struct PrepareLetterTemplate {
     pub has_pdf: bool,
     pub answered: bool,
     pub nav: PersonNav,
+    /// A check-in is waiting for the person's answer.
+    pub check_in: bool,
 }
 
 /// What the signed-in person (or proxy) may open, for the links on their pages.
@@ -1161,4 +1164,50 @@ pub(crate) struct FailedMessagesTemplate {
     pub can_act: bool,
     pub messages: Vec<FailedMessageView>,
     pub done: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "prepare_check_in.html")]
+pub(crate) struct PrepareCheckInTemplate {
+    pub layout: Layout,
+    pub signed_in_as: String,
+    pub csrf_token: String,
+    pub not_watched: &'static str,
+    /// (index, goal words).
+    pub goals: Vec<(usize, String)>,
+    pub choices: Vec<(&'static str, &'static str)>,
+    pub thanks: Option<String>,
+    pub errors: Vec<FieldError>,
+}
+
+pub(crate) struct FollowUpView {
+    pub id: String,
+    pub name: String,
+    pub nhs_number: String,
+    pub reason: String,
+    pub due_by: String,
+    pub owner: &'static str,
+    pub note: String,
+}
+
+pub(crate) struct CallView {
+    pub id: String,
+    pub name: String,
+    pub nhs_number: String,
+    pub phone: String,
+    pub due_on: String,
+    pub goals: Vec<(usize, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "check_ins.html")]
+pub(crate) struct CheckInsTemplate {
+    pub layout: Layout,
+    pub csrf_token: String,
+    pub can_act: bool,
+    pub follow_ups: Vec<FollowUpView>,
+    pub calls: Vec<CallView>,
+    pub choices: Vec<(&'static str, &'static str)>,
+    pub done: Option<String>,
+    pub errors: Vec<FieldError>,
 }

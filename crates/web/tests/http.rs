@@ -719,6 +719,7 @@ async fn every_staff_route_is_refused_to_every_role_without_its_permission() {
         ("/shared".into(), Some(ViewSharedPlans)),
         ("/privacy/break-glass".into(), Some(ReviewBreakGlass)),
         ("/messages/failed".into(), Some(ViewPracticeLists)),
+        ("/check-ins".into(), Some(ViewPatientRecord)),
         (record.clone(), Some(ViewPatientRecord)),
         (format!("{record}/visit"), Some(ViewPatientRecord)),
         (format!("{record}/book"), Some(ManageCycle)),
@@ -757,6 +758,8 @@ async fn every_staff_route_is_refused_to_every_role_without_its_permission() {
             ("/shared", ViewSharedPlans),
             ("/shared/break-glass", ViewSharedPlans),
             ("/privacy/break-glass", ReviewBreakGlass),
+            ("/check-ins/follow-up", ViewPatientRecord),
+            ("/check-ins/call", ViewPatientRecord),
         ] {
             let page = client
                 .post(path, &[("csrf_token", &token), ("nhs_number", ANN_NHS), ("reason", "x"), ("note", "x")])

@@ -1,6 +1,7 @@
 //! Route handlers: each checks the permission it needs, calls the application and renders a page.
 
 pub(crate) mod auth;
+pub(crate) mod check_ins;
 pub(crate) mod clinics;
 pub(crate) mod cycle;
 pub(crate) mod fhir;

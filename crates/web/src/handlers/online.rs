@@ -176,6 +176,8 @@ pub(crate) async fn letter_page(
     online: Online,
 ) -> Result<Response, PageError> {
     let nav = PersonNav::of(&online.visitor);
+    let check_in =
+        nav.plan && state.concord.online_check_in(&online.visitor).await?.is_some_and(|(_, goals)| !goals.is_empty());
     if !nav.letter {
         let layout = Layout::new(&context, state.synthetic().await, None, "Your results and your appointment");
         return page(&PrepareLetterTemplate {
@@ -187,12 +189,14 @@ pub(crate) async fn letter_page(
             has_pdf: false,
             answered: false,
             nav,
+            check_in,
         });
     }
     let preparation = state.concord.online_preparation(&online.visitor, OffsetDateTime::now_utc()).await?;
     let layout = Layout::new(&context, state.synthetic().await, None, "Your results and your appointment");
     page(&PrepareLetterTemplate {
         nav,
+        check_in,
         layout,
         csrf_token: online.visitor.csrf_token.clone(),
         signed_in_as: online.visitor.written_by.clone(),
@@ -717,4 +721,74 @@ pub(crate) async fn sign_out(
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     Ok(response)
+}
+
+/// The person's check-in: how each goal is going, and whether they would like help.
+pub(crate) async fn check_in_page(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    online: Online,
+) -> Result<Response, PageError> {
+    check_in_view(&state, &context, &online, None, vec![]).await
+}
+
+async fn check_in_view(
+    state: &AppState,
+    context: &RequestContext,
+    online: &Online,
+    thanks: Option<String>,
+    errors: Vec<FieldError>,
+) -> Result<Response, PageError> {
+    let goals = match (&thanks, state.concord.online_check_in(&online.visitor).await?) {
+        (None, Some((_, goals))) => goals.into_iter().enumerate().collect(),
+        _ => vec![],
+    };
+    let layout =
+        Layout::new(context, state.synthetic().await, None, "How is your plan going?").with_errors(!errors.is_empty());
+    page(&crate::templates::PrepareCheckInTemplate {
+        layout,
+        signed_in_as: online.visitor.written_by.clone(),
+        csrf_token: online.visitor.csrf_token.clone(),
+        not_watched: concord_app::check_ins::NOT_WATCHED,
+        goals,
+        choices: concord_domain::online_access::GOAL_PROGRESS.iter().map(|(code, label, _)| (*code, *label)).collect(),
+        thanks,
+        errors,
+    })
+}
+
+pub(crate) async fn answer_check_in(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    online: Online,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    if !token_ok(&online, &pairs) {
+        return Err(PageError::Csrf);
+    }
+    let Some((_, goals)) = state.concord.online_check_in(&online.visitor).await? else {
+        return check_in_view(&state, &context, &online, None, vec![]).await;
+    };
+    let answers = concord_app::check_ins::CheckInAnswers {
+        statuses: (0..goals.len()).map(|index| field(&pairs, &format!("goal-{index}"))).collect(),
+        help: field(&pairs, "help") == "yes",
+        note: field(&pairs, "note"),
+    };
+    match state.concord.answer_online_check_in(&online.visitor, &answers, OffsetDateTime::now_utc()).await {
+        Ok(follow_up) => {
+            let thanks = match follow_up {
+                Some(by) => format!(
+                    "Someone from the practice will contact you by {}. If you need help before then, call 111.",
+                    crate::views::stored_time(&by)
+                ),
+                None => "Your answers are with the practice.".to_owned(),
+            };
+            check_in_view(&state, &context, &online, Some(thanks), vec![]).await
+        }
+        Err(AppError::Invalid(message)) => {
+            let text = message.split_once(": ").map_or(message.clone(), |(_, text)| capitalise(text));
+            check_in_view(&state, &context, &online, None, field_errors(&text, "#goal-0-going_well")).await
+        }
+        Err(error) => Err(error.into()),
+    }
 }
