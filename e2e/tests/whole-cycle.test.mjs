@@ -288,6 +288,19 @@ describe('the whole cycle', () => {
       const goals = await fetch(`${server.url}/fhir/Goal?patient=Patient/${found.entry[0].resource.id}`, { headers: { authorization: `Bearer ${token.access_token}` } }).then((response) => response.json())
       assert.ok(goals.entry.some((entry) => entry.resource.achievementStatus?.coding[0].code === 'improving'), 'the goal progress reaches FHIR')
 
+      // The feedback survey after the conversation: three questions, once.
+      await visit(own2, server.url, '/prepare/letter')
+      await Promise.all([own2.waitForURL(/\/prepare\/survey$/), own2.getByRole('link', { name: /Tell us how we are doing/ }).click()])
+      await checkPage(own2, 'the survey')
+      await own2.getByRole('radio', { name: 'Yes, to some extent' }).check()
+      await own2.getByRole('radio', { name: 'Fairly confident' }).check()
+      await own2.getByRole('radio', { name: 'Some of it' }).check()
+      await own2.getByRole('button', { name: 'Send' }).click()
+      await own2.locator('.nhsuk-notification-banner--success').waitFor()
+      await checkPage(own2, 'survey answered')
+      await visit(own2, server.url, '/prepare/letter')
+      assert.equal(await own2.getByRole('link', { name: /Tell us how we are doing/ }).count(), 0, 'asked once')
+
       // 10. Four weeks on, a check-in by email: Hazel says a goal is hard and asks for help.
       const due = new Date(Date.now() + 29 * 86_400_000).toISOString().slice(0, 10)
       const sentCheckIns = JSON.parse(execFileSync(process.env.CONCORD_BIN, ['--database', server.database, 'check-ins', 'send', '--on', due]).toString())

@@ -30,6 +30,7 @@ pub mod registers;
 pub mod review;
 pub mod shared;
 pub mod status;
+pub mod survey;
 pub mod visit;
 
 use concord_codelists::Catalogue;

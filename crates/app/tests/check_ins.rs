@@ -109,6 +109,20 @@ async fn check_ins_are_sent_four_weeks_on_and_struggles_reach_a_follow_up_list()
             "struggling makes a follow-up"
         );
         assert!(matches!(concord.answer_online_check_in(&visitor, &answers, later).await, Err(AppError::Refused(_))));
+        // Her feedback, once: the GPPS support question and Concord's two others.
+        assert_eq!(concord.survey_due(&visitor, later).await.unwrap(), Some("after_conversation"));
+        let wrong = vec![("support".to_owned(), "perhaps".to_owned())];
+        assert_eq!(concord.answer_survey(&visitor, &wrong, later).await.unwrap().unwrap_err()[0].0, "support");
+        let survey = vec![
+            ("support".to_owned(), "yes_some_extent".to_owned()),
+            ("confidence".to_owned(), "fairly".to_owned()),
+            ("goals".to_owned(), "some".to_owned()),
+        ];
+        concord.answer_survey(&visitor, &survey, later).await.unwrap().unwrap();
+        assert_eq!(concord.survey_due(&visitor, later).await.unwrap(), None);
+        assert!(matches!(concord.answer_survey(&visitor, &survey, later).await, Err(AppError::Refused(_))));
+        let responses = concord.store.survey_responses(Some("F83004")).await.unwrap();
+        assert_eq!(concord_domain::survey::feel_supported(responses.iter().map(|row| row.support.as_str())), (1, 1));
         let plan_id = concord.store.plan_versions(&grace).await.unwrap()[0].plan_id.clone();
         let progress = concord.store.goal_progress(&plan_id).await.unwrap();
         assert_eq!(progress.len(), 2, "progress on each goal");

@@ -26,6 +26,7 @@ pub mod result_story;
 pub mod risk;
 pub mod sharing;
 pub mod snapshot;
+pub mod survey;
 pub mod target;
 pub mod uk_time;
 pub mod units;

@@ -28,6 +28,7 @@ mod slots;
 mod sql;
 mod staff;
 mod status;
+mod survey;
 mod targets;
 
 use std::str::FromStr;
@@ -60,6 +61,7 @@ pub use slots::{
     gp_system_clinician_name,
 };
 pub use staff::{NewStaffUser, SessionRow, StaffUserRow};
+pub use survey::SurveyResponseRow;
 pub use targets::PersonalTargetRow;
 /// A new time-ordered id (UUIDv7), for rows the application names before writing.
 pub fn new_id() -> String {

@@ -125,6 +125,7 @@ pub fn router(concord: Concord, config: WebConfig) -> Router {
         .route("/prepare/plan", get(handlers::online::plan_page))
         .route("/prepare/plan/progress", post(handlers::online::save_progress))
         .route("/prepare/check-in", get(handlers::online::check_in_page).post(handlers::online::answer_check_in))
+        .route("/prepare/survey", get(handlers::online::survey_page).post(handlers::online::answer_survey))
         .route("/check-ins", get(handlers::check_ins::check_ins))
         .route("/check-ins/follow-up", post(handlers::check_ins::complete_follow_up))
         .route("/check-ins/call", post(handlers::check_ins::record_call))

@@ -785,6 +785,8 @@ pub(crate) struct PrepareLetterTemplate {
     pub nav: PersonNav,
     /// A check-in is waiting for the person's answer.
     pub check_in: bool,
+    /// The feedback survey is waiting for them.
+    pub survey: bool,
 }
 
 /// What the signed-in person (or proxy) may open, for the links on their pages.
@@ -1209,5 +1211,21 @@ pub(crate) struct CheckInsTemplate {
     pub calls: Vec<CallView>,
     pub choices: Vec<(&'static str, &'static str)>,
     pub done: Option<String>,
+    pub errors: Vec<FieldError>,
+}
+
+/// A survey question as shown: (id, wording, [(code, words)]).
+pub(crate) type SurveyQuestionView = (&'static str, &'static str, Vec<(&'static str, &'static str)>);
+
+#[derive(Template)]
+#[template(path = "prepare_survey.html")]
+pub(crate) struct PrepareSurveyTemplate {
+    pub layout: Layout,
+    pub signed_in_as: String,
+    pub csrf_token: String,
+    /// How the occasion is named to the person; empty when no survey is waiting.
+    pub occasion: &'static str,
+    pub questions: Vec<SurveyQuestionView>,
+    pub thanks: bool,
     pub errors: Vec<FieldError>,
 }

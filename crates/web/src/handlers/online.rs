@@ -178,6 +178,7 @@ pub(crate) async fn letter_page(
     let nav = PersonNav::of(&online.visitor);
     let check_in =
         nav.plan && state.concord.online_check_in(&online.visitor).await?.is_some_and(|(_, goals)| !goals.is_empty());
+    let survey = state.concord.survey_due(&online.visitor, OffsetDateTime::now_utc()).await?.is_some();
     if !nav.letter {
         let layout = Layout::new(&context, state.synthetic().await, None, "Your results and your appointment");
         return page(&PrepareLetterTemplate {
@@ -190,6 +191,7 @@ pub(crate) async fn letter_page(
             answered: false,
             nav,
             check_in,
+            survey,
         });
     }
     let preparation = state.concord.online_preparation(&online.visitor, OffsetDateTime::now_utc()).await?;
@@ -197,6 +199,7 @@ pub(crate) async fn letter_page(
     page(&PrepareLetterTemplate {
         nav,
         check_in,
+        survey,
         layout,
         csrf_token: online.visitor.csrf_token.clone(),
         signed_in_as: online.visitor.written_by.clone(),
@@ -790,5 +793,69 @@ pub(crate) async fn answer_check_in(
             check_in_view(&state, &context, &online, None, field_errors(&text, "#goal-0-going_well")).await
         }
         Err(error) => Err(error.into()),
+    }
+}
+
+/// The person's feedback survey.
+pub(crate) async fn survey_page(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    online: Online,
+) -> Result<Response, PageError> {
+    survey_view(&state, &context, &online, false, vec![]).await
+}
+
+async fn survey_view(
+    state: &AppState,
+    context: &RequestContext,
+    online: &Online,
+    thanks: bool,
+    errors: Vec<FieldError>,
+) -> Result<Response, PageError> {
+    use concord_domain::survey::{OCCASIONS, QUESTIONS};
+    let due = state.concord.survey_due(&online.visitor, OffsetDateTime::now_utc()).await?;
+    let occasion = due.and_then(|due| OCCASIONS.iter().find(|(code, _)| *code == due)).map_or("", |(_, words)| *words);
+    let layout =
+        Layout::new(context, state.synthetic().await, None, "Tell us how we are doing").with_errors(!errors.is_empty());
+    page(&crate::templates::PrepareSurveyTemplate {
+        layout,
+        signed_in_as: online.visitor.written_by.clone(),
+        csrf_token: online.visitor.csrf_token.clone(),
+        occasion,
+        questions: QUESTIONS.iter().map(|question| (question.id, question.text, question.choices.to_vec())).collect(),
+        thanks,
+        errors,
+    })
+}
+
+pub(crate) async fn answer_survey(
+    State(state): State<AppState>,
+    Extension(context): Extension<RequestContext>,
+    online: Online,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    if !token_ok(&online, &pairs) {
+        return Err(PageError::Csrf);
+    }
+    let answers: Vec<(String, String)> = concord_domain::survey::QUESTIONS
+        .iter()
+        .map(|question| (question.id.to_owned(), field(&pairs, question.id)))
+        .collect();
+    match state.concord.answer_survey(&online.visitor, &answers, OffsetDateTime::now_utc()).await? {
+        Ok(()) => survey_view(&state, &context, &online, true, vec![]).await,
+        Err(problems) => {
+            let errors = problems
+                .into_iter()
+                .map(|(question, text)| {
+                    let first = concord_domain::survey::QUESTIONS
+                        .iter()
+                        .find(|known| known.id == question)
+                        .and_then(|known| known.choices.first())
+                        .map_or(String::new(), |(code, _)| (*code).to_owned());
+                    FieldError { href: format!("#{question}-{first}"), text }
+                })
+                .collect();
+            survey_view(&state, &context, &online, false, errors).await
+        }
     }
 }
