@@ -65,6 +65,24 @@ test('worklist and triage reports match their schemas and their documented order
   for (let i = 1; i < queue.length; i += 1) {
     assert.ok(worst(queue[i - 1]) <= worst(queue[i]), 'people with urgent flags come first');
   }
+
+  // The commissioner's outcomes at each level, JSON against its schema, and CSV.
+  const validOutcomes = schema('report-outcomes.schema.json');
+  for (const level of ['practice', 'pcn', 'region']) {
+    const outcomes = concord(['report', 'outcomes', '--level', level, '--format', 'json']);
+    assert.equal(outcomes.status, 0, outcomes.stderr);
+    const units = JSON.parse(outcomes.stdout);
+    assert.ok(units.length >= 1 && units.every((unit) => unit.level === level));
+    assert.ok(validOutcomes(units), JSON.stringify(validOutcomes.errors?.slice(0, 3)));
+  }
+  const csv = concord(['report', 'outcomes', '--level', 'region', '--format', 'csv']);
+  assert.equal(csv.status, 0, csv.stderr);
+  const [header, ...lines] = csv.stdout.trim().split('\n');
+  for (const column of ['care_plans_shared_with_patient', 'care_process_completeness', 'unscheduled_visits_per_patient_year_before', 'feel_supported']) {
+    assert.ok(header.split(',').includes(column), column);
+  }
+  assert.equal(lines.length, 1, 'one region');
+  assert.equal(concord(['report', 'outcomes', '--level', 'galaxy']).status, 1, 'an unknown level is refused');
 });
 
 test.after(() => rmSync(scratch, { recursive: true, force: true }));

@@ -22,6 +22,7 @@ pub mod letters;
 pub mod linked_plans;
 pub mod online;
 pub mod outbox;
+pub mod outcomes;
 pub mod person;
 pub mod plan;
 pub mod preparation;

@@ -170,16 +170,7 @@ pub fn snapshot(record: &PersonRecord, rules: &StatusRules<'_>, today: Date) -> 
         if start.date() <= year_ago || start.date() > today {
             continue;
         }
-        let encounter = Encounter {
-            start,
-            setting: EncounterSetting::parse(&row.setting).unwrap_or(EncounterSetting::Other),
-            clinician: Clinician::parse(&row.clinician).unwrap_or(Clinician::Unknown),
-            status: EncounterStatus::parse(&row.status).unwrap_or(EncounterStatus::Attended),
-            kind: row.kind.clone(),
-            planned: row.planned,
-            booked_at: row.booked_at.as_deref().and_then(|text| OffsetDateTime::parse(text, &Rfc3339).ok()),
-            year_of_care_contact: row.year_of_care_contact,
-        };
+        let encounter = encounter_of(row, start);
         if encounter.status != EncounterStatus::Attended {
             continue;
         }
@@ -438,5 +429,19 @@ impl Concord {
             items: definition.items.iter().map(|item| (item.clone(), 0)).collect(),
             all_done: 0,
         }))
+    }
+}
+
+/// A stored encounter as the domain reads it.
+pub(crate) fn encounter_of(row: &concord_store::EncounterRow, start: OffsetDateTime) -> Encounter {
+    Encounter {
+        start,
+        setting: EncounterSetting::parse(&row.setting).unwrap_or(EncounterSetting::Other),
+        clinician: Clinician::parse(&row.clinician).unwrap_or(Clinician::Unknown),
+        status: EncounterStatus::parse(&row.status).unwrap_or(EncounterStatus::Attended),
+        kind: row.kind.clone(),
+        planned: row.planned,
+        booked_at: row.booked_at.as_deref().and_then(|text| OffsetDateTime::parse(text, &Rfc3339).ok()),
+        year_of_care_contact: row.year_of_care_contact,
     }
 }

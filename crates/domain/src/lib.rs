@@ -17,6 +17,7 @@ pub mod linked_plan;
 pub mod nhs_number;
 pub mod online_access;
 pub mod organisation;
+pub mod outcomes;
 pub mod patient;
 pub mod plan;
 pub mod preparation;

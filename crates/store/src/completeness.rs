@@ -186,4 +186,14 @@ impl Store {
             items: measure.items.iter().map(|item| (item.clone(), count(item).unwrap_or(0))).collect(),
         }))
     }
+
+    /// People entering this year's cycle, per practice (as of the last status refresh).
+    pub async fn cycle_eligible_by_practice(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows: Vec<(Option<String>, i64)> = sqlx::query_as(
+            "SELECT practice_ods_code, COUNT(*) FROM patient_status WHERE enters_cycle = 1 GROUP BY practice_ods_code",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().filter_map(|(practice, count)| practice.map(|practice| (practice, count))).collect())
+    }
 }

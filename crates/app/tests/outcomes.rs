@@ -1,0 +1,209 @@
+//! The commissioner's outcomes against values computed by hand on a small population, on real
+//! databases: three practices in two networks; plans agreed 100 days ago; unscheduled GP contacts
+//! (and contacts that must not count) around them; survey answers; and the suppression of small
+//! numbers, including the secondary suppression that stops a hidden figure being worked out.
+
+use concord_app::cycle::Caller;
+use concord_domain::access::StaffRole;
+use concord_domain::plan::{Action, CarePlan, Contingency, Goal, PlanName};
+use time::{Duration, OffsetDateTime};
+
+mod common;
+
+fn nhs(index: u32) -> String {
+    let mut n = 999_100_000 + index * 17;
+    loop {
+        let digits: Vec<u32> = n.to_string().chars().map(|c| c.to_digit(10).unwrap()).collect();
+        let sum: u32 = digits.iter().enumerate().map(|(i, d)| d * (10 - i as u32)).sum();
+        let check = 11 - sum % 11;
+        if check != 10 {
+            return format!("{n}{}", if check == 11 { 0 } else { check });
+        }
+        n += 1;
+    }
+}
+
+fn plan(today: time::Date) -> CarePlan {
+    CarePlan {
+        name: PlanName::HealthPlan,
+        goals: vec![Goal {
+            words: "Walk more".into(),
+            importance: 7,
+            actions: vec![Action { what: "Walk daily".into(), confidence: 7, ..Default::default() }],
+        }],
+        contingencies: vec![Contingency {
+            name: "Hypo".into(),
+            triggers: "Missed meal".into(),
+            what_to_do: "Sugar".into(),
+            ..Default::default()
+        }],
+        review_date: Some(today + Duration::days(180)),
+        review_by: "Nurse".into(),
+        agreed_by: "the person".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn outcomes_match_hand_computed_values_and_small_numbers_are_hidden() {
+    for concord in common::engines("app_outcomes").await {
+        let now = OffsetDateTime::now_utc();
+        let today = now.date();
+        let agreed_at = now - Duration::days(100);
+        let t0 = agreed_at.date();
+        let directory = common::scratch("concord-app-outcomes");
+        let write = |name: &str, text: String| std::fs::write(directory.join(name), text).unwrap();
+        write(
+            "organisations.csv",
+            "ods_code,name,kind,parent_ods_code\nY99,North Region,region,\nU10001,First PCN,pcn,Y99\nU10002,Second PCN,pcn,Y99\n\
+             F10001,Practice One,practice,U10001\nF10002,Practice Two,practice,U10001\nF10003,Practice Three,practice,U10002\n"
+                .into(),
+        );
+        // F1: six people (A0..A5), F2: two (B0, B1), F3: five (C0..C4); all with diabetes.
+        let people: Vec<(String, &str)> = (0..13)
+            .map(|index| {
+                (
+                    nhs(index),
+                    if index < 6 {
+                        "F10001"
+                    } else if index < 8 {
+                        "F10002"
+                    } else {
+                        "F10003"
+                    },
+                )
+            })
+            .collect();
+        let mut patients = String::from(
+            "record_id,nhs_number,given_name,family_name,birth_date,sex,practice_ods_code,registered_from\n",
+        );
+        let mut conditions = String::from("record_id,nhs_number,code,term,onset_date,status\n");
+        for (index, (number, practice)) in people.iter().enumerate() {
+            patients.push_str(&format!(
+                "P{index},{number},Person,Number{index},1955-03-0{},female,{practice},2000-01-01\n",
+                1 + index % 9
+            ));
+            conditions.push_str(&format!("C{index},{number},44054006,Type 2 diabetes mellitus,2010-01-01,active\n"));
+        }
+        write("patients.csv", patients);
+        write("conditions.csv", conditions);
+        // Unscheduled GP contacts, and contacts that must not count.
+        let at = |days: i64| format!("{}T10:00:00Z", t0 + Duration::days(days));
+        let a = |index: usize| people[index].0.clone();
+        let mut encounters = String::from("record_id,nhs_number,start_at,setting,clinician,status,planned,booked_at\n");
+        for (id, person, day, clinician, planned) in [
+            ("E1", a(0), -200, "gp", "false"),   // counts before
+            ("E2", a(0), -50, "gp", "false"),    // counts before
+            ("E3", a(0), 10, "gp", "false"),     // counts after
+            ("E4", a(1), -400, "gp", "false"),   // a year and more before: not counted
+            ("E5", a(1), -10, "gp", "false"),    // counts before
+            ("E6", a(2), -30, "nurse", "false"), // a nurse: not a GP contact
+            ("E7", a(3), -30, "gp", "true"),     // planned: not unscheduled
+        ] {
+            encounters.push_str(&format!(
+                "{id},{person},{},surgery,{clinician},attended,{planned},{}\n",
+                at(day),
+                at(day)
+            ));
+        }
+        write("encounters.csv", encounters);
+        common::import(&concord, vec![directory], today).await;
+
+        // Plans agreed 100 days ago: F1 A0..A4 (five), F2 B0 (one), F3 everyone (five).
+        for practice in ["F10001", "F10002", "F10003"] {
+            let nurse = common::staff(StaffRole::Nurse, "Nurse", practice);
+            let chosen: Vec<usize> = match practice {
+                "F10001" => (0..5).collect(),
+                "F10002" => vec![6],
+                _ => (8..13).collect(),
+            };
+            for index in chosen {
+                let id = common::patient_id(&concord, &people[index].0).await;
+                concord.record_plan(&nurse, &id, 0, plan(t0), true, agreed_at).await.unwrap().unwrap();
+            }
+        }
+        // Survey answers: F1 three yes of four who answered yes or no; F3 five yes of five.
+        let survey = |index: usize, support: &str| {
+            let concord = concord.clone();
+            let number = people[index].0.clone();
+            let support = support.to_owned();
+            async move {
+                let id = common::patient_id(&concord, &number).await;
+                let row = concord_store::SurveyResponseRow {
+                    patient_id: id,
+                    occasion: "after_conversation".into(),
+                    cycle_year: i64::from(t0.year()),
+                    support,
+                    confidence: String::new(),
+                    goals: String::new(),
+                    submitted_by: "the person".into(),
+                    submitted_at: "2026-01-01T00:00:00Z".into(),
+                };
+                let actor = concord_domain::audit::Actor::System("test".into());
+                assert!(concord.store.save_survey(&row, &actor, "2026-01-01T00:00:00Z").await.unwrap());
+            }
+        };
+        for (index, answer) in
+            [(0, "yes_definitely"), (1, "no"), (2, "not_needed"), (3, "yes_some_extent"), (4, "yes_definitely")]
+        {
+            survey(index, answer).await;
+        }
+        for index in 8..13 {
+            survey(index, "yes_definitely").await;
+        }
+
+        // The counts, by hand.
+        let practices = concord.outcomes(Caller::Console, "practice", today, now).await.unwrap();
+        let f1 = &practices.iter().find(|unit| unit.ods_code == "F10001").unwrap().counts;
+        assert_eq!((f1.eligible, f1.plans_shared, f1.planned_people), (6, 5, 5));
+        assert_eq!((f1.unscheduled_before, f1.days_before), (3, 5 * 365), "E1, E2, E5");
+        assert_eq!((f1.unscheduled_after, f1.days_after), (1, 5 * 100), "E3");
+        assert_eq!((f1.supported_yes, f1.supported_answered), (3, 4));
+        assert_eq!((f1.completeness_done, f1.completeness_people), (0, 6));
+        let f3 = &practices.iter().find(|unit| unit.ods_code == "F10003").unwrap().counts;
+        assert_eq!((f3.eligible, f3.plans_shared, f3.supported_yes, f3.supported_answered), (5, 5, 5, 5));
+
+        // Published: F2's small numbers are hidden, and so is F1's matching figure (the only
+        // other practice in its network); F3 shows everything.
+        let published = concord_app::outcomes::publish(&practices);
+        let row = |code: &str| published.iter().find(|row| row["ods_code"] == code).unwrap().clone();
+        let (f1, f2, f3) = (row("F10001"), row("F10002"), row("F10003"));
+        for key in ["care_plans_shared_with_patient", "unscheduled_visits_per_patient_year"] {
+            assert_eq!(f2[key]["suppressed"], true, "F2 {key}");
+            assert_eq!(f1[key]["suppressed"], true, "F1 {key}: secondary");
+            assert_eq!(f3[key]["suppressed"], false, "F3 {key}");
+        }
+        assert!(f2["eligible"].is_null() && f1["eligible"].is_null() && f3["eligible"] == 5);
+        assert_eq!(f1["feel_supported"]["suppressed"], true, "three is a small number");
+        assert_eq!(f3["feel_supported"]["rate"], 1.0);
+        assert_eq!(f3["care_plans_shared_with_patient"]["rate"], 1.0);
+
+        // Networks: U1 = F1 + F2, shown (no other network is hidden beside it).
+        let networks =
+            concord_app::outcomes::publish(&concord.outcomes(Caller::Console, "pcn", today, now).await.unwrap());
+        let u1 = networks.iter().find(|row| row["ods_code"] == "U10001").unwrap();
+        assert_eq!(u1["eligible"], 8);
+        assert_eq!(u1["care_plans_shared_with_patient"]["count"], 6);
+        assert_eq!(u1["care_plans_shared_with_patient"]["rate"], 0.75);
+        // 3 contacts over 6 person-years before; 1 over 600 person-days after.
+        assert_eq!(u1["unscheduled_visits_per_patient_year"]["before"], 0.5);
+        assert_eq!(u1["unscheduled_visits_per_patient_year"]["after"], 0.61);
+        assert_eq!(u1["feel_supported"]["suppressed"], true, "three yes is still a small number");
+        let u2 = networks.iter().find(|row| row["ods_code"] == "U10002").unwrap();
+        assert_eq!(u2["feel_supported"]["suppressed"], true, "secondary: the region's total would give U1 away");
+        assert!(u1["unscheduled_visits_per_patient_year"]["note"].as_str().unwrap().contains("regression to the mean"));
+        let region =
+            concord_app::outcomes::publish(&concord.outcomes(Caller::Console, "region", today, now).await.unwrap());
+        assert_eq!(region.len(), 1);
+        assert_eq!(region[0]["eligible"], 13);
+        assert_eq!(region[0]["feel_supported"]["yes"], 8);
+        assert_eq!(region[0]["feel_supported"]["answered"], 9);
+        assert_eq!(region[0]["feel_supported"]["rate"], 0.889);
+
+        // Aggregates only: staff who may see aggregates read them; a partner clinician may not.
+        let hca = common::staff(StaffRole::HealthcareAssistant, "H", "F10001");
+        assert!(concord.outcomes(Caller::Staff(&hca), "practice", today, now).await.is_ok(), "HCA sees aggregates");
+        let partner = common::staff(StaffRole::PartnerClinician, "P", "NZZ01");
+        assert!(concord.outcomes(Caller::Staff(&partner), "practice", today, now).await.is_err());
+    }
+}

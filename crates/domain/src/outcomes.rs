@@ -1,0 +1,104 @@
+//! The commissioner's outcome measures and how they are published: care plans shared with
+//! patients, care-process completeness, unscheduled GP visits per person-year before and after
+//! care planning, and the share who feel supported; with small-number suppression.
+//!
+//! Suppression rule (stated with every figure): a count from 1 to 4 is not shown ("fewer than
+//! 5"), and neither is a rate whose numerator or denominator is from 1 to 4. Secondary
+//! suppression: where a group of units (the practices of a network) has exactly one figure
+//! suppressed and the group's total is shown, the next smallest figure in the group is suppressed
+//! too, so the hidden one cannot be worked out by subtraction. Zero is shown: it identifies nobody.
+
+use time::{Date, Duration};
+
+/// The smallest count shown (counts from 1 to `SMALL_NUMBER - 1` are suppressed).
+pub const SMALL_NUMBER: i64 = 5;
+
+/// The words every published table carries.
+pub const SUPPRESSION_RULE: &str = "Counts from 1 to 4, and rates built on them, are not shown; where a network has \
+     exactly one practice's figure hidden, the next smallest is hidden too so the first cannot be worked out.";
+
+/// Why unscheduled-visit figures are descriptive only.
+pub const REGRESSION_NOTE: &str = "Descriptive: people are offered care planning when their risk is high, so their \
+     visits would fall afterwards by regression to the mean alone. This is not evidence of effect.";
+
+/// Whether a count must not be shown.
+pub fn small(count: i64) -> bool {
+    (1..SMALL_NUMBER).contains(&count)
+}
+
+/// Whether a rate built on these must not be shown.
+pub fn small_rate(numerator: i64, denominator: i64) -> bool {
+    small(numerator) || small(denominator)
+}
+
+/// Secondary suppression within groups: `figures` are (group, value, primarily suppressed).
+/// Returns, for each, whether it is suppressed in the end.
+pub fn with_secondary<G: PartialEq>(figures: &[(G, i64, bool)]) -> Vec<bool> {
+    let mut suppressed: Vec<bool> = figures.iter().map(|(_, _, hidden)| *hidden).collect();
+    for (index, (group, _, _)) in figures.iter().enumerate() {
+        let members: Vec<usize> = (0..figures.len()).filter(|other| figures[*other].0 == *group).collect();
+        if members.first() != Some(&index) || members.len() < 2 {
+            continue;
+        }
+        let hidden = members.iter().filter(|member| suppressed[**member]).count();
+        if hidden == 1
+            && let Some(next) =
+                members.iter().filter(|member| !suppressed[**member]).min_by_key(|member| figures[**member].1)
+        {
+            suppressed[*next] = true;
+        }
+    }
+    suppressed
+}
+
+/// Unscheduled contacts around care planning for one person: (contacts in the year before, days
+/// in that window, contacts after, days after), the after window running from the plan's
+/// agreement to `today` or a year on, whichever is sooner.
+pub fn before_and_after(agreed: Date, today: Date, contacts: &[Date]) -> (i64, i64, i64, i64) {
+    let before_start = agreed - Duration::days(365);
+    let after_end = std::cmp::min(today, agreed + Duration::days(365));
+    let before = contacts.iter().filter(|day| **day >= before_start && **day < agreed).count() as i64;
+    let after = contacts.iter().filter(|day| **day >= agreed && **day < after_end).count() as i64;
+    (before, 365, after, (after_end - agreed).whole_days().max(0))
+}
+
+/// Events per person-year, from events and person-days.
+pub fn per_person_year(events: i64, person_days: i64) -> Option<f64> {
+    (person_days > 0).then(|| events as f64 * 365.25 / person_days as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn counts_from_one_to_four_are_suppressed_and_zero_is_not() {
+        assert!(!small(0) && small(1) && small(4) && !small(5));
+        assert!(small_rate(3, 100) && small_rate(10, 4) && !small_rate(0, 10));
+    }
+
+    #[test]
+    fn a_lone_hidden_figure_hides_the_next_smallest_in_its_group() {
+        let figures =
+            [("pcn1", 3, true), ("pcn1", 40, false), ("pcn1", 12, false), ("pcn2", 9, false), ("pcn2", 8, false)];
+        assert_eq!(with_secondary(&figures), [true, false, true, false, false]);
+        let two = [("pcn1", 3, true), ("pcn1", 2, true), ("pcn1", 50, false)];
+        assert_eq!(with_secondary(&two), [true, true, false], "two hidden protect each other");
+    }
+
+    #[test]
+    fn before_and_after_windows_follow_the_agreement() {
+        let agreed = date!(2026 - 06 - 01);
+        let contacts = [
+            date!(2025 - 05 - 31),
+            date!(2025 - 06 - 02),
+            date!(2026 - 05 - 31),
+            date!(2026 - 06 - 01),
+            date!(2026 - 09 - 01),
+        ];
+        assert_eq!(before_and_after(agreed, date!(2026 - 12 - 01), &contacts), (2, 365, 2, 183));
+        assert!((per_person_year(2, 365).unwrap() - 2.0).abs() < 0.01);
+        assert_eq!(per_person_year(1, 0), None);
+    }
+}
