@@ -254,3 +254,75 @@ pub fn publish(units: &[OutcomeUnit]) -> Vec<serde_json::Value> {
         })
         .collect()
 }
+
+impl Concord {
+    /// People whose care and support plan was first agreed, per month, for the last `months`
+    /// months up to `today` (oldest first; months with none are 0). Aggregates only.
+    pub async fn plans_agreed_by_month(
+        &self,
+        caller: Caller<'_>,
+        today: Date,
+        months: u32,
+    ) -> Result<Vec<(Date, i64)>, AppError> {
+        caller.require(concord_domain::access::Permission::ViewAggregates)?;
+        let counts: BTreeMap<String, i64> = self.store.plans_first_agreed_by_month().await?.into_iter().collect();
+        let mut month = Date::from_calendar_date(today.year(), today.month(), 1).unwrap_or(today);
+        let mut series = Vec::new();
+        for _ in 0..months {
+            let key = format!("{:04}-{:02}", month.year(), u8::from(month.month()));
+            series.push((month, counts.get(&key).copied().unwrap_or(0)));
+            let previous = month.previous_day().unwrap_or(month);
+            month = Date::from_calendar_date(previous.year(), previous.month(), 1).unwrap_or(previous);
+        }
+        series.reverse();
+        Ok(series)
+    }
+}
+
+/// The published outcomes as CSV: one row per unit; a suppressed figure is written `suppressed`.
+pub fn csv(rows: &[serde_json::Value]) -> String {
+    let columns: [(&str, &[&str]); 15] = [
+        ("level", &["level"]),
+        ("ods_code", &["ods_code"]),
+        ("name", &["name"]),
+        ("eligible", &["eligible"]),
+        ("care_plans_shared_with_patient", &["care_plans_shared_with_patient", "count"]),
+        ("care_plans_shared_rate", &["care_plans_shared_with_patient", "rate"]),
+        ("care_process_completeness_done", &["care_process_completeness", "done"]),
+        ("care_process_completeness_people", &["care_process_completeness", "people"]),
+        ("care_process_completeness", &["care_process_completeness", "rate"]),
+        ("unscheduled_visits_per_patient_year_before", &["unscheduled_visits_per_patient_year", "before"]),
+        ("unscheduled_visits_per_patient_year_after", &["unscheduled_visits_per_patient_year", "after"]),
+        ("unscheduled_people", &["unscheduled_visits_per_patient_year", "people"]),
+        ("feel_supported_yes", &["feel_supported", "yes"]),
+        ("feel_supported_answered", &["feel_supported", "answered"]),
+        ("feel_supported", &["feel_supported", "rate"]),
+    ];
+    let quote = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
+    let mut out = columns.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(",");
+    out.push('\n');
+    for row in rows {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|(_, path)| {
+                let value = path.iter().fold(row, |value, key| &value[*key]);
+                match value {
+                    serde_json::Value::Null => {
+                        let group = &row[path[0]];
+                        if group.get("suppressed").and_then(serde_json::Value::as_bool) == Some(true) || path.len() == 1
+                        {
+                            "suppressed".to_owned()
+                        } else {
+                            String::new()
+                        }
+                    }
+                    serde_json::Value::String(text) => quote(text),
+                    other => other.to_string(),
+                }
+            })
+            .collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}

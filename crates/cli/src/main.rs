@@ -1157,7 +1157,7 @@ async fn report_command(concord: &Concord, report: ReportCommand) -> anyhow::Res
                 .await?;
             let rows = concord_app::outcomes::publish(&units);
             if format == OutcomeFormat::Csv {
-                print!("{}", outcomes_csv(&rows));
+                print!("{}", concord_app::outcomes::csv(&rows));
                 return Ok(());
             }
             json!(rows)
@@ -1321,52 +1321,4 @@ async fn render_command(concord: &Concord, document: RenderCommand) -> anyhow::R
 /// UK local time as "YYYY-MM-DD HH:MM".
 fn local(at: time::PrimitiveDateTime) -> String {
     format!("{} {:02}:{:02}", at.date(), at.hour(), at.minute())
-}
-
-/// The published outcomes as CSV: one row per unit; a suppressed figure is written `suppressed`.
-fn outcomes_csv(rows: &[serde_json::Value]) -> String {
-    let columns: [(&str, &[&str]); 15] = [
-        ("level", &["level"]),
-        ("ods_code", &["ods_code"]),
-        ("name", &["name"]),
-        ("eligible", &["eligible"]),
-        ("care_plans_shared_with_patient", &["care_plans_shared_with_patient", "count"]),
-        ("care_plans_shared_rate", &["care_plans_shared_with_patient", "rate"]),
-        ("care_process_completeness_done", &["care_process_completeness", "done"]),
-        ("care_process_completeness_people", &["care_process_completeness", "people"]),
-        ("care_process_completeness", &["care_process_completeness", "rate"]),
-        ("unscheduled_visits_per_patient_year_before", &["unscheduled_visits_per_patient_year", "before"]),
-        ("unscheduled_visits_per_patient_year_after", &["unscheduled_visits_per_patient_year", "after"]),
-        ("unscheduled_people", &["unscheduled_visits_per_patient_year", "people"]),
-        ("feel_supported_yes", &["feel_supported", "yes"]),
-        ("feel_supported_answered", &["feel_supported", "answered"]),
-        ("feel_supported", &["feel_supported", "rate"]),
-    ];
-    let quote = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
-    let mut out = columns.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(",");
-    out.push('\n');
-    for row in rows {
-        let cells: Vec<String> = columns
-            .iter()
-            .map(|(_, path)| {
-                let value = path.iter().fold(row, |value, key| &value[*key]);
-                match value {
-                    serde_json::Value::Null => {
-                        let group = &row[path[0]];
-                        if group.get("suppressed").and_then(serde_json::Value::as_bool) == Some(true) || path.len() == 1
-                        {
-                            "suppressed".to_owned()
-                        } else {
-                            String::new()
-                        }
-                    }
-                    serde_json::Value::String(text) => quote(text),
-                    other => other.to_string(),
-                }
-            })
-            .collect();
-        out.push_str(&cells.join(","));
-        out.push('\n');
-    }
-    out
 }

@@ -137,6 +137,8 @@ pub fn router(concord: Concord, config: WebConfig) -> Router {
         .route("/prepare/plan.pdf", get(handlers::online::plan_pdf))
         .route("/results/unreadable", get(handlers::home::unreadable_results))
         .route("/audit", get(handlers::home::audit_trail))
+        .route("/outcomes", get(handlers::outcomes::outcomes))
+        .route("/outcomes.csv", get(handlers::outcomes::outcomes_csv))
         .route("/worklist", get(handlers::cycle::worklist))
         .route("/worklist/invite", post(handlers::cycle::invite))
         .route("/triage", get(handlers::cycle::triage))

@@ -72,6 +72,9 @@ impl Layout {
             if role.permits(Permission::ManageCycle) && role == concord_domain::access::StaffRole::PracticeAdmin {
                 navigation.push(NavItem { href: "/letters", text: "Letters", current: false });
             }
+            if role.permits(Permission::ViewAggregates) {
+                navigation.push(NavItem { href: "/outcomes", text: "Outcomes", current: false });
+            }
             if role.permits(Permission::ViewAudit) {
                 navigation.push(NavItem { href: "/audit", text: "Audit trail", current: false });
             }
@@ -1228,4 +1231,28 @@ pub(crate) struct PrepareSurveyTemplate {
     pub questions: Vec<SurveyQuestionView>,
     pub thanks: bool,
     pub errors: Vec<FieldError>,
+}
+
+pub(crate) struct OutcomeRowView {
+    pub name: String,
+    pub ods_code: String,
+    pub eligible: String,
+    pub shared: String,
+    pub completeness: String,
+    pub unscheduled: String,
+    pub supported: String,
+}
+
+#[derive(Template)]
+#[template(path = "outcomes.html")]
+pub(crate) struct OutcomesTemplate {
+    pub layout: Layout,
+    pub level: String,
+    /// (value, label, current).
+    pub levels: Vec<(&'static str, &'static str, bool)>,
+    pub caption: String,
+    pub rows: Vec<OutcomeRowView>,
+    pub suppression_rule: &'static str,
+    pub regression_note: &'static str,
+    pub trend: crate::document::DocumentView,
 }

@@ -720,6 +720,8 @@ async fn every_staff_route_is_refused_to_every_role_without_its_permission() {
         ("/privacy/break-glass".into(), Some(ReviewBreakGlass)),
         ("/messages/failed".into(), Some(ViewPracticeLists)),
         ("/check-ins".into(), Some(ViewPatientRecord)),
+        ("/outcomes".into(), Some(ViewAggregates)),
+        ("/outcomes.csv?level=pcn".into(), Some(ViewAggregates)),
         (record.clone(), Some(ViewPatientRecord)),
         (format!("{record}/visit"), Some(ViewPatientRecord)),
         (format!("{record}/book"), Some(ManageCycle)),

@@ -8,6 +8,7 @@ pub(crate) mod fhir;
 pub(crate) mod home;
 pub(crate) mod letters;
 pub(crate) mod online;
+pub(crate) mod outcomes;
 pub(crate) mod patients;
 pub(crate) mod plan;
 pub(crate) mod preparation;
