@@ -131,11 +131,18 @@ impl Concord {
             .unwrap_or_default())
     }
 
-    /// The person's check-in waiting for their answer, with its goals.
+    /// Whether a check-in waits for the person's answer (for the link to it; shows nothing else).
+    pub async fn check_in_waiting(&self, visitor: &Visitor) -> Result<bool, AppError> {
+        Ok(visitor.may(ProxyScope::Plan) && self.store.open_check_in(&visitor.patient_id).await?.is_some())
+    }
+
+    /// The person's check-in waiting for their answer, with its goals. Audited as their read.
     pub async fn online_check_in(&self, visitor: &Visitor) -> Result<Option<(CheckInRow, Vec<String>)>, AppError> {
         visitor.require(ProxyScope::Plan)?;
         let Some(check_in) = self.store.open_check_in(&visitor.patient_id).await? else { return Ok(None) };
         let goals = self.check_in_goals(&check_in).await?;
+        self.audit_visitor(visitor, concord_domain::audit::AuditAction::Read, "CheckIn", "check-in read online".into())
+            .await?;
         Ok(Some((check_in, goals)))
     }
 

@@ -648,7 +648,7 @@ impl Concord {
                     "Agenda" | "QuestionnaireResponse" => "what you wrote for your appointment",
                     "Consent" => "who can see your plan",
                     "ProxyAccess" => "what people helping you can do",
-                    "GoalProgress" => "how your goals are going",
+                    "GoalProgress" | "CheckIn" => "how your goals are going",
                     "LinkedPlan" => "a plan from another service",
                     "Condition" | "Observation" => "your results and conditions",
                     "PersonSession" | "ApiToken" => "",

@@ -95,6 +95,12 @@ async fn check_ins_are_sent_four_weeks_on_and_struggles_reach_a_follow_up_list()
         let visitor = concord.person_visitor(&session.token).await.unwrap().unwrap();
         let (_, goals) = concord.online_check_in(&visitor).await.unwrap().expect("a check-in waiting");
         assert_eq!(goals, ["Walk to the allotment", "Sleep better"]);
+        let reads = concord
+            .store
+            .audit_events(&concord_store::AuditFilter { patient_id: Some(grace.clone()), ..Default::default() })
+            .await
+            .unwrap();
+        assert!(reads.iter().any(|event| event.entity == "CheckIn" && event.action == "read"), "her read is audited");
         let blank = CheckInAnswers { statuses: vec![String::new(), String::new()], ..Default::default() };
         assert!(matches!(concord.answer_online_check_in(&visitor, &blank, later).await, Err(AppError::Invalid(_))));
         let answers = CheckInAnswers {

@@ -176,8 +176,7 @@ pub(crate) async fn letter_page(
     online: Online,
 ) -> Result<Response, PageError> {
     let nav = PersonNav::of(&online.visitor);
-    let check_in =
-        nav.plan && state.concord.online_check_in(&online.visitor).await?.is_some_and(|(_, goals)| !goals.is_empty());
+    let check_in = state.concord.check_in_waiting(&online.visitor).await?;
     let survey = state.concord.survey_due(&online.visitor, OffsetDateTime::now_utc()).await?.is_some();
     if !nav.letter {
         let layout = Layout::new(&context, state.synthetic().await, None, "Your results and your appointment");
