@@ -98,7 +98,7 @@ impl Concord {
             let username = demo_username(role);
             if self.store.staff_user_by_username(&username).await?.is_none() {
                 let organisation = match role {
-                    StaffRole::Commissioner | StaffRole::SystemAdmin => None,
+                    StaffRole::Commissioner | StaffRole::Facilitator | StaffRole::SystemAdmin => None,
                     StaffRole::PartnerClinician => partner.as_deref(),
                     _ => practice,
                 };

@@ -343,6 +343,7 @@ impl Concord {
         if !practices.is_empty() {
             let practices: Vec<String> = practices.into_iter().collect();
             self.store.refresh_kept_measures(&practices, &measure_definitions(rules), &now_text).await?;
+            self.store.mark_outcomes_changed(&practices).await?;
         }
         Ok(refreshed)
     }

@@ -207,3 +207,200 @@ async fn outcomes_match_hand_computed_values_and_small_numbers_are_hidden() {
         assert!(concord.outcomes(Caller::Staff(&partner), "practice", today, now).await.is_err());
     }
 }
+
+/// Two goals, so attainment can be counted goal by goal.
+fn two_goal_plan(today: time::Date) -> CarePlan {
+    let mut plan = plan(today);
+    plan.goals.push(Goal {
+        words: "Eat well".into(),
+        importance: 6,
+        actions: vec![Action { what: "Cook at home".into(), confidence: 6, ..Default::default() }],
+    });
+    plan
+}
+
+#[tokio::test]
+async fn the_dashboard_figures_match_hand_computed_values_and_stay_current() {
+    use concord_domain::cycle::CycleEvent;
+    for concord in common::engines("app_dashboard").await {
+        let now = OffsetDateTime::now_utc();
+        let today = now.date();
+        let directory = common::scratch("concord-app-dashboard");
+        let write = |name: &str, text: String| std::fs::write(directory.join(name), text).unwrap();
+        write(
+            "organisations.csv",
+            "ods_code,name,kind,parent_ods_code\nY99,North Region,region,\nU20001,Third PCN,pcn,Y99\n\
+             F20001,Practice Four,practice,U20001\n"
+                .into(),
+        );
+        // Eight people with diabetes; seven have a potassium of 6.7 today (an urgent red flag).
+        let numbers: Vec<String> = (0..8).map(|index| nhs(100 + index)).collect();
+        let mut patients = String::from(
+            "record_id,nhs_number,given_name,family_name,birth_date,sex,practice_ods_code,registered_from\n",
+        );
+        let mut conditions = String::from("record_id,nhs_number,code,term,onset_date,status\n");
+        let mut observations =
+            String::from("record_id,nhs_number,code_system,code,term,value,unit,effective_at,status\n");
+        for (index, number) in numbers.iter().enumerate() {
+            patients.push_str(&format!(
+                "Q{index},{number},Person,Four{index},1950-02-0{},male,F20001,2000-01-01\n",
+                1 + index
+            ));
+            conditions.push_str(&format!("D{index},{number},44054006,Type 2 diabetes mellitus,2010-01-01,active\n"));
+            if index < 7 {
+                observations
+                    .push_str(&format!("K{index},{number},loinc,2823-3,Potassium,6.7,mmol/L,{today}T09:00Z,final\n"));
+            }
+        }
+        write("patients.csv", patients);
+        write("conditions.csv", conditions);
+        write("observations.csv", observations);
+        common::import(&concord, vec![directory], today).await;
+        concord.refresh_statuses(today, now).await.unwrap();
+        let ids: Vec<String> = {
+            let mut ids = Vec::new();
+            for number in &numbers {
+                ids.push(common::patient_id(&concord, number).await);
+            }
+            ids
+        };
+        let nurse = common::staff(StaffRole::Nurse, "Nurse Four", "F20001");
+
+        // Red flags: five actioned two hours after they were raised, one after 30 hours, one open.
+        let flags = concord.store.red_flags(None, true).await.unwrap();
+        assert_eq!(flags.len(), 7, "{flags:?}");
+        assert!(flags.iter().all(|flag| flag.severity == "urgent"));
+        for flag in &flags {
+            let index = ids.iter().position(|id| *id == flag.patient_id).unwrap();
+            let raised =
+                OffsetDateTime::parse(&flag.raised_at, &time::format_description::well_known::Rfc3339).unwrap();
+            let after = match index {
+                0..=4 => Duration::hours(2),
+                5 => Duration::hours(30),
+                _ => continue,
+            };
+            concord
+                .record_flag_action(&nurse, &flag.patient_id, &flag.id, "Phoned; bloods repeated", raised + after)
+                .await
+                .unwrap();
+        }
+
+        // The cycle: everyone invited; seven tested; six sent their letter and agreed a plan.
+        for (index, id) in ids.iter().enumerate() {
+            let mut events = vec![CycleEvent::Invite];
+            if index < 7 {
+                events.push(CycleEvent::RecordTestsDone);
+            }
+            if index < 6 {
+                events.extend([CycleEvent::ReviewResults, CycleEvent::SendPreparation, CycleEvent::BookConversation]);
+            }
+            for event in events {
+                concord.record_cycle_event(Caller::Console, id, event, today, None, now).await.unwrap();
+            }
+            if index < 6 {
+                concord.record_plan(&nurse, id, 0, two_goal_plan(today), true, now).await.unwrap().unwrap();
+            }
+        }
+        // Goal progress: "Walk more" achieved by five and going well for one; "Eat well" hard for two.
+        let actor = concord_domain::audit::Actor::System("test".into());
+        for (index, id) in ids.iter().enumerate().take(6) {
+            let plan_id = concord.store.plan_versions(id).await.unwrap()[0].plan_id.clone();
+            let mut progress = vec![("Walk more", if index < 5 { "achieved" } else { "going_well" })];
+            if index < 2 {
+                progress.push(("Eat well", "struggling"));
+            }
+            for (goal, status) in progress {
+                let row = concord_store::GoalProgressRow {
+                    goal: goal.into(),
+                    status: status.into(),
+                    note: String::new(),
+                    written_by: "the person".into(),
+                    written_at: concord_app::status::timestamp(now),
+                };
+                concord
+                    .store
+                    .record_goal_progress(id, &plan_id, &row, &actor, &concord_app::status::timestamp(now))
+                    .await
+                    .unwrap();
+            }
+        }
+
+        let units = concord.outcomes(Caller::Console, "practice", today, now).await.unwrap();
+        let counts = &units[0].counts;
+        assert_eq!(counts.eligible, 8);
+        assert_eq!(
+            (
+                counts.step("invite"),
+                counts.step("record_tests_done"),
+                counts.step("send_preparation"),
+                counts.step("agree_plan")
+            ),
+            (8, 7, 6, 6)
+        );
+        assert_eq!((counts.goals, counts.goals_with_progress, counts.goals_attained), (12, 8, 5));
+        assert_eq!((counts.urgent_actioned, counts.urgent_within_standard, counts.flags_open), (6, 5, 1));
+        assert_eq!(counts.flag_bands, [0, 5, 0, 1, 0, 0, 0], "five within 4 hours, one within 3 days");
+        let month = format!("{:04}-{:02}", today.year(), u8::from(today.month()));
+        assert_eq!(counts.monthly["record_tests_done"][&month], 7);
+        assert_eq!(counts.monthly["agree_plan"][&month], 6);
+        assert_eq!(counts.monthly["agree_plan"].len(), 12);
+        assert_eq!(counts.lcs["information_gathering"], 7);
+        assert_eq!(counts.lcs["results_shared"], 6);
+        assert_eq!(counts.lcs["plan_agreed"], 6);
+        assert_eq!(counts.lcs["declined"], 0);
+
+        let published = concord_app::outcomes::publish(&units);
+        let row = &published[0];
+        assert_eq!(row["cycle"]["record_tests_done"]["rate"], 0.875);
+        assert_eq!(row["goal_attainment"]["rate"], 0.625);
+        assert_eq!(row["red_flag_time_to_action"]["median"], "within 4 hours");
+        assert_eq!(row["red_flag_time_to_action"]["urgent_within_24_hours"]["rate"], 0.833);
+        assert!(row["red_flag_time_to_action"]["open"].is_null(), "one open flag is a small number");
+        assert_eq!(row["care_plans_shared_with_patient"]["rate"], 0.75);
+        assert_eq!(row["lcs_activity"]["plan_agreed"]["count"], 6);
+        // This month's figures are shown; the eleven months of none are shown as 0.
+        assert_eq!(row["monthly"]["send_preparation"][&month], 6);
+        let csv = concord_app::outcomes::csv(&published);
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        let values: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+        let column = |name: &str| values[header.iter().position(|column| *column == name).unwrap()];
+        assert_eq!(column("red_flags_open"), "suppressed");
+        assert_eq!(column("goal_attainment"), "0.625");
+        assert_eq!(column("lcs_information_gathering"), "7");
+
+        // The figures are kept: read again without a change, the kept row is what is shown (a
+        // planted figure proves it); a change the figures count makes them recomputed.
+        let kept = concord.store.kept_outcomes().await.unwrap();
+        assert!(kept[0].current(&format!("{today}")), "{:?}", kept[0]);
+        let mut planted: serde_json::Value = serde_json::from_str(&kept[0].figures).unwrap();
+        planted["eligible"] = 999.into();
+        concord
+            .store
+            .save_kept_outcome("F20001", kept[0].generation, &format!("{today}"), &planted.to_string(), "t")
+            .await
+            .unwrap();
+        let again = concord.outcomes(Caller::Console, "practice", today, now).await.unwrap();
+        assert_eq!(again[0].counts.eligible, 999, "read from the kept row");
+        for id in ids.iter().take(5) {
+            let response = concord_store::SurveyResponseRow {
+                patient_id: id.clone(),
+                occasion: "after_conversation".into(),
+                cycle_year: i64::from(today.year()),
+                support: "yes_some_extent".into(),
+                confidence: String::new(),
+                goals: String::new(),
+                submitted_by: "the person".into(),
+                submitted_at: concord_app::status::timestamp(now),
+            };
+            assert!(concord.store.save_survey(&response, &actor, "t").await.unwrap());
+        }
+        let after = concord.outcomes(Caller::Console, "practice", today, now).await.unwrap();
+        assert_eq!(after[0].counts.eligible, 8, "recomputed after the change");
+        assert_eq!((after[0].counts.supported_yes, after[0].counts.supported_answered), (5, 5));
+        // Tomorrow the figures are computed afresh, and equal what was kept.
+        let tomorrow = concord.outcomes(Caller::Console, "practice", today + Duration::days(1), now).await.unwrap();
+        assert_eq!(tomorrow[0].counts.goals, after[0].counts.goals);
+        assert_eq!(tomorrow[0].counts.flag_bands, after[0].counts.flag_bands);
+        assert_eq!(concord.store.kept_outcomes().await.unwrap()[0].as_of, format!("{}", today + Duration::days(1)));
+    }
+}

@@ -421,7 +421,7 @@ enum UserCommand {
         username: String,
         #[arg(long)]
         name: String,
-        /// hca, nurse, gp, pharmacist, care_coordinator, practice_admin, privacy_officer, commissioner, system_admin
+        /// hca, nurse, gp, pharmacist, care_coordinator, practice_admin, privacy_officer, commissioner, facilitator, system_admin
         #[arg(long)]
         role: String,
         /// ODS code of the staff member's organisation.

@@ -9,6 +9,7 @@
 pub mod check_digit;
 pub mod cycle_codes;
 pub mod cycle_rules;
+pub mod lcs_activity;
 mod load;
 pub mod result_meanings;
 pub mod services;

@@ -14,6 +14,9 @@ pub enum StaffRole {
     PracticeAdmin,
     PrivacyOfficer,
     Commissioner,
+    /// A Year of Care facilitator: works with practices across networks to embed care planning;
+    /// sees the same aggregates as a commissioner, laid out practice by practice.
+    Facilitator,
     SystemAdmin,
     /// A clinician of a partner organisation (community or hospital services): reads the plans
     /// people shared with their organisation, and may break the glass in an emergency.
@@ -46,7 +49,7 @@ pub enum Permission {
 }
 
 impl StaffRole {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::HealthcareAssistant,
         Self::Nurse,
         Self::Gp,
@@ -55,6 +58,7 @@ impl StaffRole {
         Self::PracticeAdmin,
         Self::PrivacyOfficer,
         Self::Commissioner,
+        Self::Facilitator,
         Self::SystemAdmin,
         Self::PartnerClinician,
     ];
@@ -69,6 +73,7 @@ impl StaffRole {
             Self::PracticeAdmin => "practice_admin",
             Self::PrivacyOfficer => "privacy_officer",
             Self::Commissioner => "commissioner",
+            Self::Facilitator => "facilitator",
             Self::SystemAdmin => "system_admin",
             Self::PartnerClinician => "partner_clinician",
         }
@@ -88,6 +93,7 @@ impl StaffRole {
             Self::PracticeAdmin => "Practice administrator",
             Self::PrivacyOfficer => "Privacy officer",
             Self::Commissioner => "Commissioner",
+            Self::Facilitator => "Year of Care facilitator",
             Self::SystemAdmin => "System administrator",
             Self::PartnerClinician => "Clinician at a partner organisation",
         }
@@ -111,7 +117,7 @@ impl StaffRole {
             }
             Self::PracticeAdmin => matches!(permission, ViewPracticeLists | ViewAggregates | ManageCycle),
             Self::PrivacyOfficer => matches!(permission, ViewAudit | ViewAggregates | ReviewBreakGlass),
-            Self::Commissioner => matches!(permission, ViewAggregates),
+            Self::Commissioner | Self::Facilitator => matches!(permission, ViewAggregates),
             Self::SystemAdmin => matches!(permission, ManageUsers | ManageData | ViewAggregates),
             Self::PartnerClinician => matches!(permission, ViewSharedPlans),
         }

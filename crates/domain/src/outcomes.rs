@@ -8,7 +8,7 @@
 //! suppressed and the group's total is shown, the next smallest figure in the group is suppressed
 //! too, so the hidden one cannot be worked out by subtraction. Zero is shown: it identifies nobody.
 
-use time::{Date, Duration};
+use time::{Date, Duration, Month, OffsetDateTime};
 
 /// The smallest count shown (counts from 1 to `SMALL_NUMBER - 1` are suppressed).
 pub const SMALL_NUMBER: i64 = 5;
@@ -67,6 +67,85 @@ pub fn per_person_year(events: i64, person_days: i64) -> Option<f64> {
     (person_days > 0).then(|| events as f64 * 365.25 / person_days as f64)
 }
 
+/// Time from a red flag being raised (the result reaching Concord) to its action being recorded, in
+/// bands: each band's upper bound in hours (inclusive), and its words.
+pub const ACTION_BANDS: [(i64, &str); 7] = [
+    (1, "within 1 hour"),
+    (4, "within 4 hours"),
+    (24, "within 24 hours"),
+    (72, "within 3 days"),
+    (168, "within 7 days"),
+    (336, "within 14 days"),
+    (i64::MAX, "more than 14 days"),
+];
+
+/// The standard each severity is measured against, in hours (data/red-flags.csv: urgent = act the
+/// same working day, counted as within 24 hours; soon = within two weeks). Routine flags are
+/// addressed at the review conversation and have no time standard here.
+pub fn action_standard_hours(severity: &str) -> Option<i64> {
+    match severity {
+        "urgent" => Some(24),
+        "soon" => Some(336),
+        _ => None,
+    }
+}
+
+/// The band of a flag actioned `actioned` after it was raised at `raised` (index into
+/// [`ACTION_BANDS`]); a clock that ran backwards counts as the first band.
+pub fn action_band(raised: OffsetDateTime, actioned: OffsetDateTime) -> usize {
+    let seconds = (actioned - raised).whole_seconds().max(0);
+    // An hour band holds everything up to and including its bound.
+    ACTION_BANDS.iter().position(|(hours, _)| seconds <= hours.saturating_mul(3600)).unwrap_or(ACTION_BANDS.len() - 1)
+}
+
+/// The band holding the median of these band counts, if any were counted.
+pub fn median_band(counts: &[i64]) -> Option<usize> {
+    let total: i64 = counts.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let mut seen = 0;
+    counts.iter().position(|count| {
+        seen += count;
+        seen * 2 >= total
+    })
+}
+
+/// Flags within a standard of `hours`, from band counts (bands whose bound is within it).
+pub fn within_hours(counts: &[i64], hours: i64) -> i64 {
+    ACTION_BANDS.iter().zip(counts).filter(|((bound, _), _)| *bound <= hours).map(|(_, count)| count).sum()
+}
+
+/// Whether a goal's newest progress (a key of `online_access::GOAL_PROGRESS`) means it was
+/// attained: "I have done it", FHIR Goal achievement status `achieved`.
+pub fn goal_attained(status: &str) -> bool {
+    status == "achieved"
+}
+
+/// The first day of the NHS financial year (1 April) holding `today`: a local commissioned
+/// service counts its paid activity from then.
+pub fn financial_year_start(today: Date) -> Date {
+    let year = if today.month() >= Month::April { today.year() } else { today.year() - 1 };
+    Date::from_calendar_date(year, Month::April, 1).unwrap_or(today)
+}
+
+/// The `YYYY-MM` keys of the `count` months up to and including `today`'s, oldest first.
+pub fn last_months(today: Date, count: u32) -> Vec<String> {
+    let (mut year, mut month) = (today.year(), u8::from(today.month()));
+    let mut keys = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        keys.push(format!("{year:04}-{month:02}"));
+        if month == 1 {
+            year -= 1;
+            month = 12;
+        } else {
+            month -= 1;
+        }
+    }
+    keys.reverse();
+    keys
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +179,28 @@ mod tests {
         assert_eq!(before_and_after(agreed, date!(2026 - 12 - 01), &contacts), (2, 365, 2, 183));
         assert!((per_person_year(2, 365).unwrap() - 2.0).abs() < 0.01);
         assert_eq!(per_person_year(1, 0), None);
+    }
+
+    #[test]
+    fn action_bands_include_their_bound_and_the_median_band_is_found() {
+        let raised = time::macros::datetime!(2026-06-01 09:00 UTC);
+        assert_eq!(action_band(raised, raised + Duration::hours(1)), 0);
+        assert_eq!(action_band(raised, raised + Duration::minutes(61)), 1);
+        assert_eq!(action_band(raised, raised + Duration::hours(24)), 2);
+        assert_eq!(action_band(raised, raised + Duration::days(30)), 6);
+        assert_eq!(action_band(raised, raised - Duration::hours(1)), 0, "a clock running backwards");
+        assert_eq!(median_band(&[1, 0, 1, 0, 0, 0, 3]), Some(6));
+        assert_eq!(median_band(&[2, 0, 1, 0, 0, 0, 1]), Some(0));
+        assert_eq!(median_band(&[0; 7]), None);
+        assert_eq!(within_hours(&[1, 2, 3, 4, 5, 6, 7], 24), 6);
+        assert_eq!(within_hours(&[1, 2, 3, 4, 5, 6, 7], 336), 21);
+    }
+
+    #[test]
+    fn financial_years_start_in_april_and_months_run_back_across_years() {
+        assert_eq!(financial_year_start(date!(2026 - 03 - 31)), date!(2025 - 04 - 01));
+        assert_eq!(financial_year_start(date!(2026 - 04 - 01)), date!(2026 - 04 - 01));
+        assert_eq!(last_months(date!(2026 - 02 - 15), 3), ["2025-12", "2026-01", "2026-02"]);
+        assert!(goal_attained("achieved") && !goal_attained("going_well"));
     }
 }

@@ -199,6 +199,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
+        crate::outcomes::outcomes_changed(&mut transaction, &check_in.patient_id).await?;
         for row in progress {
             sqlx::query(
                 "INSERT INTO goal_progress (id, patient_id, plan_id, goal, status, note, written_by, written_at) \

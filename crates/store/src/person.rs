@@ -183,6 +183,7 @@ impl Store {
         .bind(progress.written_at.clone())
         .execute(&mut *transaction)
         .await?;
+        crate::outcomes::outcomes_changed(&mut transaction, patient_id).await?;
         let event = patient_event(
             actor,
             patient_id,

@@ -119,6 +119,7 @@ impl Store {
                 None => return Err(stale()),
             }
         };
+        crate::outcomes::outcomes_changed(&mut transaction, &new.patient_id).await?;
         let version_id = new_id();
         sqlx::query(
             "INSERT INTO care_plan_version (id, plan_id, version, status, cycle_id, recorded_by, recorded_at, changes, \

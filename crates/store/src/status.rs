@@ -680,6 +680,7 @@ impl Store {
         };
         let rule_id: String = row.try_get(0)?;
         update_open_flags(&mut transaction, patient_id).await?;
+        crate::outcomes::outcomes_changed(&mut transaction, patient_id).await?;
         insert_audit_events(
             &mut transaction,
             &[NewAuditEvent {

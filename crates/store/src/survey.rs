@@ -42,6 +42,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
+        crate::outcomes::outcomes_changed(&mut transaction, &row.patient_id).await?;
         let event = patient_event(
             actor,
             &row.patient_id,

@@ -1233,14 +1233,17 @@ pub(crate) struct PrepareSurveyTemplate {
     pub errors: Vec<FieldError>,
 }
 
-pub(crate) struct OutcomeRowView {
+/// A table of units (practices, networks or the region), one row each.
+pub(crate) struct TableView {
+    pub caption: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<TableRowView>,
+}
+
+pub(crate) struct TableRowView {
     pub name: String,
-    pub ods_code: String,
-    pub eligible: String,
-    pub shared: String,
-    pub completeness: String,
-    pub unscheduled: String,
-    pub supported: String,
+    pub code: String,
+    pub cells: Vec<String>,
 }
 
 #[derive(Template)]
@@ -1248,11 +1251,12 @@ pub(crate) struct OutcomeRowView {
 pub(crate) struct OutcomesTemplate {
     pub layout: Layout,
     pub level: String,
+    pub view: String,
     /// (value, label, current).
     pub levels: Vec<(&'static str, &'static str, bool)>,
-    pub caption: String,
-    pub rows: Vec<OutcomeRowView>,
+    pub views: Vec<(&'static str, &'static str, bool)>,
+    pub tables: Vec<TableView>,
     pub suppression_rule: &'static str,
     pub regression_note: &'static str,
-    pub trend: crate::document::DocumentView,
+    pub trends: Vec<crate::document::DocumentView>,
 }

@@ -71,7 +71,7 @@ impl Practice {
         let concord = Concord::open(&format!("sqlite://{}", directory.join("test.db").display())).await.unwrap();
         for role in StaffRole::ALL {
             let organisation = match role {
-                StaffRole::Commissioner | StaffRole::SystemAdmin => None,
+                StaffRole::Commissioner | StaffRole::Facilitator | StaffRole::SystemAdmin => None,
                 StaffRole::PartnerClinician => Some(PARTNER),
                 _ => Some(PRACTICE),
             };
