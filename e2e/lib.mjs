@@ -28,6 +28,7 @@ export const ROLES = [
   'practice-admin',
   'privacy-officer',
   'commissioner',
+  'facilitator',
   'system-admin',
   'partner-clinician'
 ]
