@@ -74,6 +74,11 @@ struct EngineFigures {
     status_check: Timing,
     /// The audit event each read writes.
     audit: Timing,
+    /// The dashboard's counts (`dashboard::answer_line`), the time to recompute every practice's
+    /// kept figures after a change, and the planned-contact types found in the data.
+    dashboard: String,
+    dashboard_recompute: f64,
+    planned_kinds: usize,
     mismatches: Vec<String>,
 }
 
@@ -201,6 +206,16 @@ pub async fn run(options: &Options, region_database: Option<(String, ImportRun, 
             ms(figure.status_check.median),
             ms(figure.audit.median)
         );
+        println!(
+            "  the dashboard's counts ({} planned-contact types in the data): {}",
+            figure.planned_kinds,
+            figure.dashboard.replace('\t', ", ")
+        );
+        println!(
+            "  keeping the dashboard: every practice's figures recomputed after a change in {:.1} ms \
+             (paid once per change, not per read)",
+            figure.dashboard_recompute * 1e3
+        );
         failures.extend(figure.mismatches.iter().map(|mismatch| format!("{}: {mismatch}", figure.engine)));
     }
     if figures.len() == 2 && figures[0].completeness != figures[1].completeness {
@@ -289,6 +304,20 @@ async fn questions(url: &str, options: &Options, region: bool) -> anyhow::Result
     let today = now.date();
     let filter = WorklistFilter { practice: Some(practice.clone()), ..WorklistFilter::default() };
     let completeness_practice = (!region).then_some(practice.as_str());
+    // A year of the cycle's work for the dashboard (written straight into the tables).
+    let started = Instant::now();
+    let (plans, actioned) = crate::dashboard::seed_activity(url, completeness_practice, today).await?;
+    println!(
+        "{engine}: a year of care-planning activity written for the dashboard: {plans} plans agreed, \
+         {actioned} red flags actioned, in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    let dashboard_level = if region { "region" } else { "practice" };
+    let directory = options.work.join(format!("cycle-export-{engine}"));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory)?;
+    let planned_kinds =
+        crate::dashboard::write_planned_kinds(&concord, url, &directory.join("planned_kinds.tsv")).await?;
 
     // Brings everyone up to date first (the import did; this only checks), untimed.
     let started = Instant::now();
@@ -311,7 +340,7 @@ async fn questions(url: &str, options: &Options, region: bool) -> anyhow::Result
         request_id: None,
         purpose: None,
     };
-    let mut laps: [Vec<f64>; 7] = Default::default();
+    let mut laps: [Vec<f64>; 8] = Default::default();
     let mut answers = None;
     for round in 0..=options.repetitions {
         let all = lap(&mut laps[0], concord.worklist(Caller::Console, &filter, today, now, ALL_ROWS, 0)).await?;
@@ -326,20 +355,30 @@ async fn questions(url: &str, options: &Options, region: bool) -> anyhow::Result
         lap(&mut laps[4], concord.store.worklist(&filter, year, month, PAGE, 0)).await?;
         lap(&mut laps[5], concord.refresh_statuses(today, now)).await?;
         lap(&mut laps[6], concord.store.record_audit(std::slice::from_ref(&audit_event))).await?;
+        // The dashboard as the page asks for it (kept figures; round 0 computes them).
+        let dashboard = lap(&mut laps[7], concord.outcomes(Caller::Console, dashboard_level, today, now)).await?;
         if round == 0 {
             laps.iter_mut().for_each(Vec::clear);
         }
-        answers = Some((all, page, completeness));
+        answers = Some((all, page, completeness, dashboard));
     }
-    let (all, page, completeness) = answers.context("at least one round")?;
-    let [worklist_all, worklist_page, completeness_time, store_worklist, store_page, status_check, audit] =
+    let (all, page, completeness, dashboard) = answers.context("at least one round")?;
+    let [worklist_all, worklist_page, completeness_time, store_worklist, store_page, status_check, audit, dashboard_time] =
         laps.map(|times| Timing::of(&times));
+    // What keeping the figures costs: every practice recomputed after a change, once.
+    let pool_for_upkeep = sqlx::AnyPool::connect(url).await?;
+    sqlx::query("UPDATE kept_outcome SET generation = generation + 1").execute(&pool_for_upkeep).await?;
+    pool_for_upkeep.close().await;
+    let started = Instant::now();
+    let recomputed = concord.outcomes(Caller::Console, dashboard_level, today, now).await?;
+    let dashboard_recompute = started.elapsed().as_secs_f64();
+    let dashboard_line = crate::dashboard::answer_line(&dashboard);
+    if crate::dashboard::answer_line(&recomputed) != dashboard_line {
+        bail!("{engine}: the kept dashboard differs from the same figures recomputed");
+    }
     concord.store.close().await;
 
     // The same rows for DuckDB.
-    let directory = options.work.join(format!("cycle-export-{engine}"));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(&directory)?;
     let started = Instant::now();
     let exported = export(&pool, &directory).await?;
     pool.close().await;
@@ -361,6 +400,7 @@ async fn questions(url: &str, options: &Options, region: bool) -> anyhow::Result
         .arg(REGISTER)
         .arg(EIGHT_CARE_PROCESSES.join(","))
         .arg(options.repetitions.to_string())
+        .args(dashboard_arguments(today))
         .output()
         .context("running DuckDB")?;
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -414,6 +454,12 @@ async fn questions(url: &str, options: &Options, region: bool) -> anyhow::Result
         &mut mismatches,
     );
 
+    compare_lines(
+        "dashboard",
+        &[dashboard_line.clone()],
+        &read_lines(&directory.join("duckdb-dashboard.tsv"))?,
+        &mut mismatches,
+    );
     let scope = if region { "the region".to_owned() } else { format!("practice {practice}") };
     Ok(EngineFigures {
         engine,
@@ -441,13 +487,51 @@ async fn questions(url: &str, options: &Options, region: bool) -> anyhow::Result
                 duck("parquet", "completeness")?,
                 duck("memory", "completeness")?,
             ),
+            (
+                format!("outcomes dashboard ({dashboard_level})"),
+                dashboard_time,
+                duck("parquet", "dashboard")?,
+                duck("memory", "dashboard")?,
+            ),
         ],
+        dashboard: dashboard_line,
+        dashboard_recompute,
+        planned_kinds,
         store_worklist,
         store_page,
         status_check,
         audit,
         mismatches,
     })
+}
+
+/// The dashboard's arguments for `duckdb_peer.py`: today, the first day counted, the financial
+/// year's start, the trend months and series, the cycle steps, the paid activities, and the COPD
+/// measure (as Concord's `practice_figures` counts them).
+fn dashboard_arguments(today: time::Date) -> Vec<String> {
+    use concord_app::outcomes::{CYCLE_STEPS, TREND_MONTHS, TRENDS};
+    use concord_domain::outcomes::{financial_year_start, last_months};
+    let text = |date: time::Date| format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day());
+    let year_ago = time::Date::from_calendar_date(today.year() - 1, today.month(), 1).unwrap_or(today);
+    let since = std::cmp::min(financial_year_start(today), year_ago);
+    let rules = concord_codelists::cycle_rules::CycleRules::shared().ok();
+    let copd = rules.and_then(|rules| rules.measures.iter().find(|measure| measure.id == "copd_review"));
+    let activities = concord_codelists::lcs_activity::lcs_activities()
+        .map(|activities| {
+            activities.iter().map(|activity| format!("{}:{}", activity.activity, activity.event)).collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    vec![
+        text(today),
+        text(since),
+        text(financial_year_start(today)),
+        last_months(today, TREND_MONTHS).join(","),
+        TRENDS.iter().map(|(series, _)| *series).collect::<Vec<_>>().join(","),
+        CYCLE_STEPS.iter().map(|(step, _)| *step).collect::<Vec<_>>().join(","),
+        activities.join(","),
+        copd.map_or_else(|| "copd".to_owned(), |measure| measure.register.clone()),
+        copd.map(|measure| measure.items.join(",")).unwrap_or_default(),
+    ]
 }
 
 fn read_lines(path: &Path) -> anyhow::Result<Vec<String>> {
@@ -512,11 +596,22 @@ enum Kind {
 
 use Kind::{Integer, Text};
 
-/// The tables the questions read, with the columns the peer reads (same order as its TABLES).
-const EXPORTED: [(&str, &[(&str, Kind)]); 5] = [
-    (
-        "patient",
-        &[
+/// A table the questions read: its name for the peer, the FROM clause, the column naming the
+/// person (tables without one are joined to one), and the columns the peer reads (same order as
+/// its TABLES; a column's header is the expression after its last dot).
+struct Exported {
+    name: &'static str,
+    from: &'static str,
+    person: &'static str,
+    columns: &'static [(&'static str, Kind)],
+}
+
+const EXPORTED: [Exported; 12] = [
+    Exported {
+        name: "patient",
+        from: "patient",
+        person: "id",
+        columns: &[
             ("id", Text),
             ("nhs_number", Text),
             ("given_name", Text),
@@ -524,10 +619,12 @@ const EXPORTED: [(&str, &[(&str, Kind)]); 5] = [
             ("birth_date", Text),
             ("practice_ods_code", Text),
         ],
-    ),
-    (
-        "patient_status",
-        &[
+    },
+    Exported {
+        name: "patient_status",
+        from: "patient_status",
+        person: "patient_id",
+        columns: &[
             ("patient_id", Text),
             ("practice_ods_code", Text),
             ("registers", Text),
@@ -538,10 +635,12 @@ const EXPORTED: [(&str, &[(&str, Kind)]); 5] = [
             ("recall_month", Integer),
             ("outstanding_items", Integer),
         ],
-    ),
-    (
-        "care_process_status",
-        &[
+    },
+    Exported {
+        name: "care_process_status",
+        from: "care_process_status",
+        person: "patient_id",
+        columns: &[
             ("patient_id", Text),
             ("item", Text),
             ("status", Text),
@@ -550,11 +649,25 @@ const EXPORTED: [(&str, &[(&str, Kind)]); 5] = [
             ("interval_months", Integer),
             ("performed_by", Text),
         ],
-    ),
-    ("red_flag", &[("id", Text), ("patient_id", Text), ("rule_id", Text), ("severity", Text), ("actioned_at", Text)]),
-    (
-        "care_cycle",
-        &[
+    },
+    Exported {
+        name: "red_flag",
+        from: "red_flag",
+        person: "patient_id",
+        columns: &[
+            ("id", Text),
+            ("patient_id", Text),
+            ("rule_id", Text),
+            ("severity", Text),
+            ("raised_at", Text),
+            ("actioned_at", Text),
+        ],
+    },
+    Exported {
+        name: "care_cycle",
+        from: "care_cycle",
+        person: "patient_id",
+        columns: &[
             ("id", Text),
             ("patient_id", Text),
             ("cycle_year", Integer),
@@ -562,7 +675,67 @@ const EXPORTED: [(&str, &[(&str, Kind)]); 5] = [
             ("invitations", Integer),
             ("assigned_to", Text),
         ],
-    ),
+    },
+    Exported {
+        name: "care_cycle_event",
+        from: "care_cycle_event",
+        person: "patient_id",
+        columns: &[("id", Text), ("cycle_id", Text), ("patient_id", Text), ("event", Text), ("on_date", Text)],
+    },
+    Exported {
+        name: "care_plan",
+        from: "care_plan",
+        person: "patient_id",
+        columns: &[("id", Text), ("patient_id", Text), ("current_version", Integer)],
+    },
+    Exported {
+        name: "care_plan_version",
+        from: "care_plan_version v JOIN care_plan cp ON cp.id = v.plan_id",
+        person: "cp.patient_id",
+        columns: &[("v.id", Text), ("v.plan_id", Text), ("v.version", Integer), ("v.status", Text), ("v.recorded_at", Text)],
+    },
+    Exported {
+        name: "care_plan_entry",
+        from: "care_plan_entry e JOIN care_plan_version v ON v.id = e.version_id JOIN care_plan cp ON cp.id = v.plan_id",
+        person: "cp.patient_id",
+        columns: &[("e.version_id", Text), ("e.section", Text), ("e.item", Integer), ("e.field", Text), ("e.value", Text)],
+    },
+    Exported {
+        name: "goal_progress",
+        from: "goal_progress",
+        person: "patient_id",
+        columns: &[
+            ("id", Text),
+            ("patient_id", Text),
+            ("plan_id", Text),
+            ("goal", Text),
+            ("status", Text),
+            ("written_at", Text),
+        ],
+    },
+    Exported {
+        name: "survey_response",
+        from: "survey_response",
+        person: "patient_id",
+        columns: &[("id", Text), ("patient_id", Text), ("support", Text), ("submitted_at", Text)],
+    },
+    Exported {
+        name: "encounter",
+        from: "encounter",
+        person: "patient_id",
+        columns: &[
+            ("patient_id", Text),
+            ("start_at", Text),
+            ("setting", Text),
+            ("clinician", Text),
+            ("status", Text),
+            ("kind_code_system", Text),
+            ("kind_code", Text),
+            ("planned", Integer),
+            ("booked_at", Text),
+            ("year_of_care_contact", Integer),
+        ],
+    },
 ];
 
 /// Patients per export page; every other table is read for the same range of patient ids.
@@ -570,39 +743,43 @@ const EXPORT_PAGE: i64 = 50_000;
 
 /// Writes each table to `DIR/TABLE.csv` (text quoted, NULL as `\N`), a page of patients at a time.
 async fn export(pool: &sqlx::AnyPool, directory: &Path) -> anyhow::Result<Vec<(&'static str, u64)>> {
+    let header = |expression: &str| expression.rsplit('.').next().unwrap_or(expression).to_owned();
     let mut writers = Vec::new();
-    for (table, columns) in EXPORTED {
-        let mut writer = BufWriter::new(std::fs::File::create(directory.join(format!("{table}.csv")))?);
-        writeln!(writer, "{}", columns.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(","))?;
-        writers.push((table, columns, writer, 0_u64));
+    for table in &EXPORTED {
+        let mut writer = BufWriter::new(std::fs::File::create(directory.join(format!("{}.csv", table.name)))?);
+        writeln!(writer, "{}", table.columns.iter().map(|(name, _)| header(name)).collect::<Vec<_>>().join(","))?;
+        writers.push((table, writer, 0_u64));
     }
     let mut after = String::new();
     loop {
-        let (table, columns, ..) = &writers[0];
-        let list = columns.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ");
-        let patients =
-            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {list} FROM {table} WHERE id > $1 ORDER BY id LIMIT $2")))
-                .bind(after.clone())
-                .bind(EXPORT_PAGE)
-                .fetch_all(pool)
-                .await?;
+        let table = writers[0].0;
+        let list = table.columns.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ");
+        let patients = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {list} FROM {} WHERE {} > $1 ORDER BY {} LIMIT $2",
+            table.from, table.person, table.person
+        )))
+        .bind(after.clone())
+        .bind(EXPORT_PAGE)
+        .fetch_all(pool)
+        .await?;
         let (Some(first), Some(last)) = (patients.first(), patients.last()) else { break };
         let first: String = first.try_get(0)?;
         let last: String = last.try_get(0)?;
-        for (index, (table, columns, writer, count)) in writers.iter_mut().enumerate() {
+        for (index, (table, writer, count)) in writers.iter_mut().enumerate() {
             let rows = if index == 0 {
-                write_rows(writer, columns, &patients)?;
+                write_rows(writer, table.columns, &patients)?;
                 patients.len()
             } else {
-                let list = columns.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ");
+                let list = table.columns.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ");
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {list} FROM {table} WHERE patient_id >= $1 AND patient_id <= $2"
+                    "SELECT {list} FROM {} WHERE {} >= $1 AND {} <= $2",
+                    table.from, table.person, table.person
                 )))
                 .bind(first.clone())
                 .bind(last.clone())
                 .fetch_all(pool)
                 .await?;
-                write_rows(writer, columns, &rows)?;
+                write_rows(writer, table.columns, &rows)?;
                 rows.len()
             };
             *count += rows as u64;
@@ -610,9 +787,9 @@ async fn export(pool: &sqlx::AnyPool, directory: &Path) -> anyhow::Result<Vec<(&
         after = last;
     }
     let mut counts = Vec::new();
-    for (table, _, mut writer, count) in writers {
+    for (table, mut writer, count) in writers {
         writer.flush()?;
-        counts.push((table, count));
+        counts.push((table.name, count));
     }
     Ok(counts)
 }

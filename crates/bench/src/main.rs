@@ -15,6 +15,7 @@
 //! (`make bench` and `make bench-region` run it; see scripts/bench.sh).
 
 mod cycle;
+mod dashboard;
 mod floor;
 
 use std::path::{Path, PathBuf};
