@@ -223,14 +223,19 @@ impl Concord {
         Ok(follow_up.map(|follow_up| follow_up.due_by))
     }
 
-    /// Phone check-ins waiting for a call, for staff.
+    /// Check-ins waiting for a call, for staff: people asked by phone, and people who have not
+    /// answered an email or text within `UNANSWERED_CALL_DAYS`.
     pub async fn check_in_calls(
         &self,
         staff: &StaffMember,
+        now: OffsetDateTime,
     ) -> Result<Vec<(CheckInRow, String, String, Option<String>, Option<String>, Vec<String>)>, AppError> {
         staff.require(Permission::ViewPatientRecord)?;
+        let unanswered_before = timestamp(now - time::Duration::days(concord_domain::check_in::UNANSWERED_CALL_DAYS));
         let mut calls = Vec::new();
-        for (check_in, given, family, nhs, phone) in self.store.check_in_calls(staff.organisation.as_deref()).await? {
+        for (check_in, given, family, nhs, phone) in
+            self.store.check_in_calls(staff.organisation.as_deref(), &unanswered_before).await?
+        {
             let goals = self.check_in_goals(&check_in).await?;
             calls.push((check_in, given, family, nhs, phone, goals));
         }

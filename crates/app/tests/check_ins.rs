@@ -90,6 +90,13 @@ async fn check_ins_are_sent_four_weeks_on_and_struggles_reach_a_follow_up_list()
         assert_eq!((text.channel.as_str(), text.recipient.as_deref()), ("sms", Some("07700 900123")));
         assert!(text.body.contains("not watched for emergencies"), "{}", text.body);
 
+        // Unanswered for two weeks, her text check-in joins the call list too (and not before).
+        let calls = concord.check_in_calls(&coordinator, later).await.unwrap();
+        assert!(calls.iter().all(|call| call.0.patient_id != grace), "only Tom, by phone");
+        let fortnight = later + Duration::days(15);
+        let calls = concord.check_in_calls(&coordinator, fortnight).await.unwrap();
+        assert!(calls.iter().any(|call| call.0.patient_id == grace && call.0.channel == "sms"), "unanswered: called");
+
         // Grace answers online with the code from the text.
         let session = concord.person_sign_in(&code_in(&text.body), date!(1948 - 02 - 11), later).await.unwrap();
         let visitor = concord.person_visitor(&session.token).await.unwrap().unwrap();
@@ -134,13 +141,13 @@ async fn check_ins_are_sent_four_weeks_on_and_struggles_reach_a_follow_up_list()
         assert_eq!(progress.len(), 2, "progress on each goal");
 
         // Tom is called; he asks for help.
-        let calls = concord.check_in_calls(&coordinator).await.unwrap();
+        let calls = concord.check_in_calls(&coordinator, later).await.unwrap();
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].4.as_deref(), Some("0113 496 0000"));
         let help =
             CheckInAnswers { statuses: vec!["no_change".into(), String::new()], help: true, note: String::new() };
         assert!(concord.record_check_in_call(&coordinator, &calls[0].0.id, &help, later).await.unwrap().is_some());
-        assert!(concord.check_in_calls(&coordinator).await.unwrap().is_empty());
+        assert!(concord.check_in_calls(&coordinator, later).await.unwrap().is_empty());
 
         // The follow-up list: soonest first, each with its reason; closed with what was done.
         let follow_ups = concord.follow_ups(&coordinator).await.unwrap();

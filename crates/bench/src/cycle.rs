@@ -363,8 +363,16 @@ async fn questions(url: &str, options: &Options, region: bool) -> anyhow::Result
         answers = Some((all, page, completeness, dashboard));
     }
     let (all, page, completeness, dashboard) = answers.context("at least one round")?;
-    let [worklist_all, worklist_page, completeness_time, store_worklist, store_page, status_check, audit, dashboard_time] =
-        laps.map(|times| Timing::of(&times));
+    let [
+        worklist_all,
+        worklist_page,
+        completeness_time,
+        store_worklist,
+        store_page,
+        status_check,
+        audit,
+        dashboard_time,
+    ] = laps.map(|times| Timing::of(&times));
     // What keeping the figures costs: every practice recomputed after a change, once.
     let pool_for_upkeep = sqlx::AnyPool::connect(url).await?;
     sqlx::query("UPDATE kept_outcome SET generation = generation + 1").execute(&pool_for_upkeep).await?;
@@ -692,13 +700,25 @@ const EXPORTED: [Exported; 12] = [
         name: "care_plan_version",
         from: "care_plan_version v JOIN care_plan cp ON cp.id = v.plan_id",
         person: "cp.patient_id",
-        columns: &[("v.id", Text), ("v.plan_id", Text), ("v.version", Integer), ("v.status", Text), ("v.recorded_at", Text)],
+        columns: &[
+            ("v.id", Text),
+            ("v.plan_id", Text),
+            ("v.version", Integer),
+            ("v.status", Text),
+            ("v.recorded_at", Text),
+        ],
     },
     Exported {
         name: "care_plan_entry",
         from: "care_plan_entry e JOIN care_plan_version v ON v.id = e.version_id JOIN care_plan cp ON cp.id = v.plan_id",
         person: "cp.patient_id",
-        columns: &[("e.version_id", Text), ("e.section", Text), ("e.item", Integer), ("e.field", Text), ("e.value", Text)],
+        columns: &[
+            ("e.version_id", Text),
+            ("e.section", Text),
+            ("e.item", Integer),
+            ("e.field", Text),
+            ("e.value", Text),
+        ],
     },
     Exported {
         name: "goal_progress",

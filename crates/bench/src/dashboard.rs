@@ -153,11 +153,13 @@ pub async fn seed_activity(url: &str, practice: Option<&str>, today: Date) -> an
     for (index, (id, raised)) in flags.iter().enumerate().filter(|(index, _)| index % 5 != 4) {
         let raised = OffsetDateTime::parse(raised, &Rfc3339)?;
         let at = (raised + Duration::hours(ACTION_HOURS[index % ACTION_HOURS.len()])).format(&Rfc3339)?;
-        sqlx::query("UPDATE red_flag SET actioned_at = $1, actioned_by = 'bench', action_taken = 'bench' WHERE id = $2")
-            .bind(at)
-            .bind(id.clone())
-            .execute(&mut *transaction)
-            .await?;
+        sqlx::query(
+            "UPDATE red_flag SET actioned_at = $1, actioned_by = 'bench', action_taken = 'bench' WHERE id = $2",
+        )
+        .bind(at)
+        .bind(id.clone())
+        .execute(&mut *transaction)
+        .await?;
         actioned += 1;
     }
     transaction.commit().await?;

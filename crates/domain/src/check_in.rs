@@ -16,6 +16,16 @@ pub const CHECK_IN_DAYS: i64 = 28;
 /// to the person when they ask for help; practices may set their own later.
 pub const FOLLOW_UP_WORKING_DAYS: u32 = 2;
 
+/// Days after an email or text check-in is sent with no answer that it joins the practice's call
+/// list, so someone phones the person instead (a person who does not answer is not left
+/// unasked). Concord's standard, two weeks.
+pub const UNANSWERED_CALL_DAYS: i64 = 14;
+
+/// Whether a follow-up due by `due_by` is overdue on `today` (its response date has passed).
+pub fn follow_up_overdue(due_by: Date, today: Date) -> bool {
+    today > due_by
+}
+
 /// Who owns follow-ups by default: the care coordinator (seed 000: the coordinating role).
 pub const FOLLOW_UP_OWNER: &str = "care_coordinator";
 

@@ -239,19 +239,23 @@ impl Store {
         Ok(true)
     }
 
-    /// Phone check-ins waiting for a call: (check-in, given name, family name, NHS number, phone).
+    /// Check-ins waiting for a call: by phone, and by email or text sent before `unanswered_before`
+    /// with no answer: (check-in, given name, family name, NHS number, phone).
     pub async fn check_in_calls(
         &self,
         practice: Option<&str>,
+        unanswered_before: &str,
     ) -> Result<Vec<(CheckInRow, String, String, Option<String>, Option<String>)>, StoreError> {
         let columns: Vec<String> = COLUMNS.split(", ").map(|column| format!("c.{column}")).collect();
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {}, p.given_name, p.family_name, p.nhs_number, COALESCE(p.phone, p.mobile) FROM check_in c \
-             JOIN patient p ON p.id = c.patient_id WHERE c.status = 'sent' AND c.channel = 'phone' \
+             JOIN patient p ON p.id = c.patient_id WHERE c.status = 'sent' \
+             AND (c.channel = 'phone' OR c.sent_at < $2) \
              AND ($1 = '' OR p.practice_ods_code = $1) ORDER BY c.due_on, c.id",
             columns.join(", ")
         )))
         .bind(practice.unwrap_or_default().to_owned())
+        .bind(unanswered_before.to_owned())
         .fetch_all(self.pool())
         .await?;
         let width = columns.len();

@@ -1191,6 +1191,8 @@ pub(crate) struct FollowUpView {
     pub nhs_number: String,
     pub reason: String,
     pub due_by: String,
+    /// Its response date has passed.
+    pub overdue: bool,
     pub owner: &'static str,
     pub note: String,
 }
@@ -1201,6 +1203,8 @@ pub(crate) struct CallView {
     pub nhs_number: String,
     pub phone: String,
     pub due_on: String,
+    /// The channel an unanswered check-in was sent by ("email", "text message"); None for phone.
+    pub unanswered: Option<&'static str>,
     pub goals: Vec<(usize, String)>,
 }
 

@@ -31,7 +31,8 @@ async fn render(
     errors: Vec<FieldError>,
 ) -> Result<Response, PageError> {
     let follow_ups = state.concord.follow_ups(&signed_in.staff).await?;
-    let calls = state.concord.check_in_calls(&signed_in.staff).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let calls = state.concord.check_in_calls(&signed_in.staff, now).await?;
     let layout = Layout::new(context, state.synthetic().await, Some(signed_in), "Check-ins")
         .current("/check-ins")
         .with_errors(!errors.is_empty());
@@ -45,6 +46,8 @@ async fn render(
                 name: views::clinical_name(&row.family_name, &row.given_name),
                 nhs_number: row.nhs_number.as_deref().map(views::nhs_number).unwrap_or_default(),
                 reason: row.reason,
+                overdue: time::Date::parse(&row.due_by, &time::format_description::well_known::Iso8601::DATE)
+                    .is_ok_and(|due| concord_domain::check_in::follow_up_overdue(due, now.date())),
                 due_by: views::stored_time(&row.due_by),
                 owner: concord_domain::access::StaffRole::parse(&row.owner_role)
                     .map_or("the practice", |role| role.title()),
@@ -58,6 +61,10 @@ async fn render(
                 name: views::clinical_name(&family, &given),
                 nhs_number: nhs.as_deref().map(views::nhs_number).unwrap_or_default(),
                 phone: phone.unwrap_or_else(|| "no number recorded".into()),
+                unanswered: (check_in.channel != "phone").then(|| match check_in.channel.as_str() {
+                    "sms" => "text message",
+                    _ => "email",
+                }),
                 due_on: views::stored_time(&check_in.due_on),
                 goals: goals.into_iter().enumerate().collect(),
                 id: check_in.id,
