@@ -454,13 +454,13 @@ pub fn publish(units: &[OutcomeUnit]) -> Vec<serde_json::Value> {
     for unit in units {
         for (series, months) in &unit.counts.monthly {
             for month in months.keys() {
-                let key = (series.clone(), month.clone());
-                if !month_hidden.contains_key(&key) {
+                if let std::collections::btree_map::Entry::Vacant(entry) =
+                    month_hidden.entry((series.clone(), month.clone()))
+                {
                     let count_of = |c: &OutcomeCounts| {
-                        c.monthly.get(&key.0).and_then(|months| months.get(&key.1)).copied().unwrap_or(0)
+                        c.monthly.get(series).and_then(|months| months.get(month)).copied().unwrap_or(0)
                     };
-                    let hidden = hide_count(&count_of);
-                    month_hidden.insert(key, hidden);
+                    entry.insert(hide_count(&count_of));
                 }
             }
         }

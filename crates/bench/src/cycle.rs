@@ -464,7 +464,7 @@ async fn questions(url: &str, options: &Options, region: bool) -> anyhow::Result
 
     compare_lines(
         "dashboard",
-        &[dashboard_line.clone()],
+        std::slice::from_ref(&dashboard_line),
         &read_lines(&directory.join("duckdb-dashboard.tsv"))?,
         &mut mismatches,
     );

@@ -549,7 +549,7 @@ pub(crate) async fn apply_cycle_change_in(
     .bind(change.snomed_code.clone())
     .execute(&mut **transaction)
     .await?;
-    crate::outcomes::outcomes_changed(&mut **transaction, &after.patient_id).await?;
+    crate::outcomes::outcomes_changed(transaction, &after.patient_id).await?;
     for message in &change.messages {
         insert_outbox_message(transaction, &after.patient_id, Some(&after.id), message, now).await?;
     }

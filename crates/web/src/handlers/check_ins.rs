@@ -61,10 +61,11 @@ async fn render(
                 name: views::clinical_name(&family, &given),
                 nhs_number: nhs.as_deref().map(views::nhs_number).unwrap_or_default(),
                 phone: phone.unwrap_or_else(|| "no number recorded".into()),
-                unanswered: (check_in.channel != "phone").then(|| match check_in.channel.as_str() {
-                    "sms" => "text message",
-                    _ => "email",
-                }),
+                unanswered: match check_in.channel.as_str() {
+                    "phone" => None,
+                    "sms" => Some("text message"),
+                    _ => Some("email"),
+                },
                 due_on: views::stored_time(&check_in.due_on),
                 goals: goals.into_iter().enumerate().collect(),
                 id: check_in.id,
