@@ -162,6 +162,13 @@ pub async fn seed_activity(url: &str, practice: Option<&str>, today: Date) -> an
         .await?;
         actioned += 1;
     }
+    // Each person's kept count of open flags, as recording an action keeps it (the worklist shows it).
+    sqlx::query(
+        "UPDATE patient_status SET open_flags = (SELECT COUNT(*) FROM red_flag \
+         WHERE red_flag.patient_id = patient_status.patient_id AND red_flag.actioned_at IS NULL)",
+    )
+    .execute(&mut *transaction)
+    .await?;
     transaction.commit().await?;
     // The activity was written around Concord's own writes: its practices' figures are stale.
     sqlx::query("UPDATE kept_outcome SET generation = generation + 1").execute(&pool).await?;
