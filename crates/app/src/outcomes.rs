@@ -288,13 +288,8 @@ impl Concord {
         let now_text = crate::status::timestamp(now);
         let today_text = crate::status::date_text(today);
         self.store.ensure_kept_outcomes(practices, &now_text).await?;
-        let definition = |id: &str| {
-            rules.measures.iter().find(|measure| measure.id == id).map(|measure| concord_store::MeasureDefinition {
-                id: measure.id.clone(),
-                register: measure.register.clone(),
-                items: measure.items.clone(),
-            })
-        };
+        let definition =
+            |id: &str| rules.measures.iter().find(|measure| measure.id == id).map(crate::status::measure_definition);
         let (nda, copd) = (definition(COMPLETENESS_MEASURE), definition(COPD_MEASURE));
         // Counting starts at the earlier of the financial year and the first trend month.
         let since = std::cmp::min(

@@ -389,16 +389,18 @@ impl Concord {
 }
 
 fn measure_definitions(rules: &StatusRules<'_>) -> Vec<concord_store::MeasureDefinition> {
-    rules
-        .cycle
-        .measures
-        .iter()
-        .map(|measure| concord_store::MeasureDefinition {
-            id: measure.id.clone(),
-            register: measure.register.clone(),
-            items: measure.items.clone(),
-        })
-        .collect()
+    rules.cycle.measures.iter().map(measure_definition).collect()
+}
+
+/// The store's view of a measure in `data/measures.csv`: its register and the items it counts.
+pub(crate) fn measure_definition(
+    measure: &concord_codelists::cycle_rules::Measure,
+) -> concord_store::MeasureDefinition {
+    concord_store::MeasureDefinition {
+        id: measure.id.clone(),
+        register: measure.register.clone(),
+        items: measure.items.clone(),
+    }
 }
 
 impl Concord {
@@ -420,11 +422,7 @@ impl Concord {
             .iter()
             .find(|measure| measure.id == measure_id)
             .ok_or_else(|| AppError::Invalid(format!("{measure_id:?} is not a measure in data/measures.csv")))?;
-        let definition = concord_store::MeasureDefinition {
-            id: measure.id.clone(),
-            register: measure.register.clone(),
-            items: measure.items.clone(),
-        };
+        let definition = measure_definition(measure);
         Ok(self.store.kept_measure(practice, &definition).await?.unwrap_or(concord_store::Completeness {
             people: 0,
             items: definition.items.iter().map(|item| (item.clone(), 0)).collect(),
