@@ -309,18 +309,6 @@ impl Store {
     }
 }
 
-impl Store {
-    /// People whose plan was first agreed in each month (`YYYY-MM`), oldest month first.
-    pub async fn plans_first_agreed_by_month(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT substr(first_agreed, 1, 7) AS month, COUNT(*) FROM (SELECT MIN(v.recorded_at) AS first_agreed              FROM care_plan_version v WHERE v.status = 'agreed' GROUP BY v.plan_id) firsts GROUP BY substr(first_agreed, 1, 7)              ORDER BY month",
-        )
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows)
-    }
-}
-
 /// A prescriber task from `id, patient_id, description, created_at, done_at, done_by`.
 pub(crate) fn task_from_row(row: &sqlx::any::AnyRow) -> Result<PrescriberTaskRow, sqlx::Error> {
     Ok(PrescriberTaskRow {
