@@ -331,10 +331,12 @@ impl Concord {
             let statuses: Vec<StatusRow> =
                 people.iter().map(|record| compute_status(record, rules, today, now)).collect();
             practices.extend(statuses.iter().filter_map(|status| status.practice_ods_code.clone()));
-            refreshed.flags_raised += self
+            let saved = self
                 .store
                 .save_statuses(&statuses, &fingerprint, &today_text, &now_text, &Actor::System("status-refresh".into()))
                 .await?;
+            refreshed.flags_raised += saved.flags_raised;
+            practices.extend(saved.practices_left);
             refreshed.people += statuses.len() as u64;
             if (people.len() as i64) < PAGE {
                 break;

@@ -404,3 +404,70 @@ async fn the_dashboard_figures_match_hand_computed_values_and_stay_current() {
         assert_eq!(concord.store.kept_outcomes().await.unwrap()[0].as_of, format!("{}", today + Duration::days(1)));
     }
 }
+
+#[tokio::test]
+async fn a_person_who_moves_practice_leaves_the_old_practice_figures_at_once() {
+    for concord in common::engines("app_moves").await {
+        let now = OffsetDateTime::now_utc();
+        let today = now.date();
+        let directory = common::scratch("concord-app-moves");
+        let write = |name: &str, text: String| std::fs::write(directory.join(name), text).unwrap();
+        write(
+            "organisations.csv",
+            "ods_code,name,kind,parent_ods_code\nY99,North Region,region,\nU30001,Fourth PCN,pcn,Y99\n\
+             F30001,Practice Five,practice,U30001\nF30002,Practice Six,practice,U30001\n"
+                .into(),
+        );
+        // Three people with diabetes at F30001, two at F30002.
+        let numbers: Vec<String> = (0..5).map(|index| nhs(200 + index)).collect();
+        let patients = |first_at: &str| {
+            let mut text = String::from(
+                "record_id,nhs_number,given_name,family_name,birth_date,sex,practice_ods_code,registered_from\n",
+            );
+            for (index, number) in numbers.iter().enumerate() {
+                let practice = match index {
+                    0 => first_at,
+                    1 | 2 => "F30001",
+                    _ => "F30002",
+                };
+                text.push_str(&format!(
+                    "M{index},{number},Person,Moves{index},1960-04-0{},female,{practice},2000-01-01\n",
+                    1 + index
+                ));
+            }
+            text
+        };
+        let mut conditions = String::from("record_id,nhs_number,code,term,onset_date,status\n");
+        for (index, number) in numbers.iter().enumerate() {
+            conditions.push_str(&format!("N{index},{number},44054006,Type 2 diabetes mellitus,2010-01-01,active\n"));
+        }
+        write("patients.csv", patients("F30001"));
+        write("conditions.csv", conditions);
+        common::import(&concord, vec![directory.clone()], today).await;
+        let rules = concord_codelists::cycle_rules::CycleRules::shared().unwrap();
+        let nda =
+            rules.measures.iter().find(|measure| measure.id == concord_app::outcomes::COMPLETENESS_MEASURE).unwrap();
+        let definition = concord_store::MeasureDefinition {
+            id: nda.id.clone(),
+            register: nda.register.clone(),
+            items: nda.items.clone(),
+        };
+        let eligible = |units: &[concord_app::outcomes::OutcomeUnit]| -> Vec<(String, i64)> {
+            units.iter().map(|unit| (unit.ods_code.clone(), unit.counts.eligible)).collect()
+        };
+        let before = concord.outcomes(Caller::Console, "practice", today, now).await.unwrap();
+        assert_eq!(eligible(&before), vec![("F30001".into(), 3), ("F30002".into(), 2)]);
+
+        // The first person re-registers at F30002: the next extract says so.
+        write("patients.csv", patients("F30002"));
+        common::import(&concord, vec![directory], today).await;
+        let after = concord.outcomes(Caller::Console, "practice", today, now).await.unwrap();
+        assert_eq!(eligible(&after), vec![("F30001".into(), 2), ("F30002".into(), 3)], "both practices recomputed");
+        let people = |practice: &'static str| {
+            let concord = &concord;
+            let definition = &definition;
+            async move { concord.store.kept_measure(Some(practice), definition).await.unwrap().unwrap().people }
+        };
+        assert_eq!((people("F30001").await, people("F30002").await), (2, 3), "completeness counts moved too");
+    }
+}

@@ -73,7 +73,9 @@ pub fn new_id() -> String {
 pub use cycle::{
     CycleChange, CycleRow, DeliveryOutcome, NewMessage, OutboxRow, ReviewQueueRow, WorklistFilter, WorklistRow,
 };
-pub use status::{FlagRow, ItemStatusRow, KeptStatus, MedicineRow, NewFlag, PersonRecord, ResultRow, StatusRow};
+pub use status::{
+    FlagRow, ItemStatusRow, KeptStatus, MedicineRow, NewFlag, PersonRecord, ResultRow, SavedStatuses, StatusRow,
+};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

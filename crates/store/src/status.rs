@@ -134,6 +134,14 @@ pub struct NewFlag {
     pub duty_clinician: Option<String>,
 }
 
+/// What saving statuses did: red flags newly raised, and the practices whose kept figures counted
+/// some of these people before and counts none of them now (they moved practice).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SavedStatuses {
+    pub flags_raised: u64,
+    pub practices_left: Vec<String>,
+}
+
 /// A person's computed status, to keep.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusRow {
@@ -423,9 +431,26 @@ impl Store {
         today: &str,
         now: &str,
         actor: &Actor,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<SavedStatuses, StoreError> {
         let mut transaction = self.pool().begin().await?;
         let mut raised_events = Vec::new();
+        let ids: Vec<&str> = statuses.iter().map(|status| status.patient_id.as_str()).collect();
+        // The practices these people were counted under until now: one a person has left keeps
+        // figures that counted them, so it is refreshed too.
+        let mut counted_under = std::collections::BTreeSet::new();
+        for chunk in ids.chunks(ID_CHUNK) {
+            let sql = format!(
+                "SELECT DISTINCT practice_ods_code FROM patient_status WHERE patient_id IN ({}) \
+                 AND practice_ods_code IS NOT NULL",
+                placeholders(1, chunk.len())
+            );
+            let rows = bind_owned(generated(sql), chunk.iter().map(|id| Value::text(*id)))
+                .fetch_all(&mut *transaction)
+                .await?;
+            for row in &rows {
+                counted_under.insert(row.try_get::<String, _>(0)?);
+            }
+        }
         // Statuses: one multi-row upsert per chunk. Every row exists (people are refreshed because
         // their row is stale); the insert half only keeps the statement portable. A person whose
         // record changed again while this ran stays stale (generation moved past the one read).
@@ -476,7 +501,6 @@ impl Store {
             );
             bind_owned(generated(sql), values).execute(&mut *transaction).await?;
         }
-        let ids: Vec<&str> = statuses.iter().map(|status| status.patient_id.as_str()).collect();
         for chunk in ids.chunks(ID_CHUNK) {
             let sql = format!("DELETE FROM care_process_status WHERE patient_id IN ({})", placeholders(1, chunk.len()));
             bind_owned(generated(sql), chunk.iter().map(|id| Value::text(*id))).execute(&mut *transaction).await?;
@@ -549,7 +573,15 @@ impl Store {
         }
         insert_audit_events(&mut transaction, &raised_events, now).await?;
         transaction.commit().await?;
-        Ok(raised_events.len() as u64)
+        for status in statuses {
+            if let Some(practice) = &status.practice_ods_code {
+                counted_under.remove(practice);
+            }
+        }
+        Ok(SavedStatuses {
+            flags_raised: raised_events.len() as u64,
+            practices_left: counted_under.into_iter().collect(),
+        })
     }
 
     /// Kept statuses of the given people (or everyone when `None`), in id order.
