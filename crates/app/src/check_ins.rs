@@ -5,7 +5,9 @@
 //! time to respond.
 //!
 //! Invariants: every message and page says replies are not watched for emergencies and where to
-//! get help now; a request for help always makes a follow-up; a check-in is answered once.
+//! get help now; a request for help, and every note the person writes, makes a follow-up; a
+//! check-in is answered once; nobody who has died, moved away or declined is messaged or called
+//! (such check-ins are withdrawn with the reason, and kept off the call list).
 
 use concord_domain::access::Permission;
 use concord_domain::check_in::{
@@ -33,6 +35,16 @@ const MAX_NOTE: usize = 1000;
 pub struct CheckInRun {
     pub sent: u64,
     pub calls: u64,
+    /// Withdrawn: the person died, moved away, or their cycle stops messages.
+    pub withdrawn: u64,
+}
+
+/// Who answered a check-in: the name written with the progress, the audited actor, and whether
+/// it was the person (or their proxy) online rather than staff on a call.
+struct Answerer<'a> {
+    name: &'a str,
+    actor: &'a concord_domain::audit::Actor,
+    the_person: bool,
 }
 
 /// A check-in as answered: how each goal is going (one status per goal, or empty), whether the
@@ -86,9 +98,12 @@ impl Concord {
     ) -> Result<CheckInRun, AppError> {
         let mut run = CheckInRun::default();
         for check_in in self.store.due_check_ins(&due_by.to_string(), limit).await? {
+            if let Some(reason) = self.suppression_reason(&check_in.patient_id, now).await? {
+                run.withdrawn += u64::from(self.store.withdraw_check_in(&check_in, &reason, &timestamp(now)).await?);
+                continue;
+            }
             if check_in.channel == "phone" {
-                self.store.send_check_in(&check_in, None, &timestamp(now)).await?;
-                run.calls += 1;
+                run.calls += u64::from(self.store.send_check_in(&check_in, None, &timestamp(now)).await?);
                 continue;
             }
             let Some(person) = self.store.patient(&check_in.patient_id).await? else { continue };
@@ -116,8 +131,10 @@ impl Concord {
                 attachment: None,
                 not_before: timestamp(now),
             };
-            self.store.send_check_in(&check_in, Some((&digest, &expires_at, &message)), &timestamp(now)).await?;
-            run.sent += 1;
+            // False when another sender took it first: then no code or message of ours was kept.
+            run.sent += u64::from(
+                self.store.send_check_in(&check_in, Some((&digest, &expires_at, &message)), &timestamp(now)).await?,
+            );
         }
         Ok(run)
     }
@@ -157,7 +174,8 @@ impl Concord {
         let Some((check_in, goals)) = self.online_check_in(visitor).await? else {
             return Err(AppError::Refused("There is no check-in waiting for an answer".into()));
         };
-        self.answer(&check_in, &goals, answers, &visitor.written_by, &visitor.actor(), now).await
+        let by = Answerer { name: &visitor.written_by, actor: &visitor.actor(), the_person: true };
+        self.answer(&check_in, &goals, answers, &by, now).await
     }
 
     async fn answer(
@@ -165,8 +183,7 @@ impl Concord {
         check_in: &CheckInRow,
         goals: &[String],
         answers: &CheckInAnswers,
-        answered_by: &str,
-        actor: &concord_domain::audit::Actor,
+        by: &Answerer<'_>,
         now: OffsetDateTime,
     ) -> Result<Option<String>, AppError> {
         if answers.statuses.len() != goals.len() {
@@ -183,8 +200,10 @@ impl Concord {
         if note.chars().count() > MAX_NOTE {
             return Err(AppError::Invalid(format!("note: at most {MAX_NOTE} characters")));
         }
-        if !answers.help && answers.statuses.iter().all(String::is_empty) {
-            return Err(AppError::Invalid("progress: say how at least one goal is going, or ask for help".into()));
+        if !answers.help && answers.statuses.iter().all(String::is_empty) && note.is_empty() {
+            return Err(AppError::Invalid(
+                "progress: say how at least one goal is going, ask for help, or write a note".into(),
+            ));
         }
         let progress: Vec<GoalProgressRow> = goals
             .iter()
@@ -194,16 +213,17 @@ impl Concord {
                 goal: goal.clone(),
                 status: status.clone(),
                 note: String::new(),
-                written_by: answered_by.to_owned(),
+                written_by: by.name.to_owned(),
                 written_at: timestamp(now),
             })
             .collect();
         let statuses: Vec<&str> = answers.statuses.iter().map(String::as_str).collect();
-        let follow_up = follow_up_reason(&statuses, answers.help).map(|reason| NewFollowUp {
-            reason: reason.into(),
-            owner_role: FOLLOW_UP_OWNER.into(),
-            due_by: respond_by(now.date(), FOLLOW_UP_WORKING_DAYS).to_string(),
-        });
+        let follow_up =
+            follow_up_reason(&statuses, answers.help, by.the_person && !note.is_empty()).map(|reason| NewFollowUp {
+                reason: reason.into(),
+                owner_role: FOLLOW_UP_OWNER.into(),
+                due_by: respond_by(now.date(), FOLLOW_UP_WORKING_DAYS).to_string(),
+            });
         let answered = self
             .store
             .answer_check_in(
@@ -211,14 +231,18 @@ impl Concord {
                 &progress,
                 answers.help,
                 note,
-                answered_by,
+                by.name,
                 follow_up.as_ref(),
-                actor,
+                by.actor,
                 &timestamp(now),
             )
             .await?;
         if !answered {
-            return Err(AppError::Refused("This check-in has already been answered".into()));
+            return Err(AppError::Refused(
+                "This check-in has already been answered, perhaps on a call with the practice. If you would like \
+                 help, contact the practice."
+                    .into(),
+            ));
         }
         Ok(follow_up.map(|follow_up| follow_up.due_by))
     }
@@ -236,6 +260,10 @@ impl Concord {
         for (check_in, given, family, nhs, phone) in
             self.store.check_in_calls(staff.organisation.as_deref(), &unanswered_before).await?
         {
+            // Nobody is rung who has died, moved away or declined since the check-in was sent.
+            if self.suppression_reason(&check_in.patient_id, now).await?.is_some() {
+                continue;
+            }
             let goals = self.check_in_goals(&check_in).await?;
             calls.push((check_in, given, family, nhs, phone, goals));
         }
@@ -265,8 +293,9 @@ impl Concord {
             return Err(AppError::NotFound("That check-in is not waiting for a call".into()));
         };
         let goals = self.check_in_goals(&check_in).await?;
-        let by = format!("{} (by phone)", staff.display_name);
-        self.answer(&check_in, &goals, answers, &by, &staff.actor(), now).await
+        let name = format!("{} (by phone)", staff.display_name);
+        let by = Answerer { name: &name, actor: &staff.actor(), the_person: false };
+        self.answer(&check_in, &goals, answers, &by, now).await
     }
 
     /// Open follow-ups, soonest due first.

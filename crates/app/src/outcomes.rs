@@ -39,7 +39,7 @@ pub const CYCLE_STEPS: [(&str, &str); 4] = [
 ];
 /// Bumped when the figures change shape or meaning: kept figures of another version are
 /// recomputed.
-const FIGURES_VERSION: i64 = 2;
+const FIGURES_VERSION: i64 = 3;
 
 /// One unit's counts (before suppression); a practice's are kept as JSON (`kept_outcome`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -135,6 +135,11 @@ impl OutcomeCounts {
     }
 }
 
+/// The unit code of practices outside any primary care network, at network level.
+pub const NO_NETWORK: &str = "NO-PCN";
+/// The unit code of practices outside any region, at region level (only when there are several).
+pub const NO_REGION: &str = "NO-REGION";
+
 /// A practice, network or the region with its counts; `group` is the unit a practice (or network)
 /// belongs to, for secondary suppression.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,7 +195,9 @@ fn practice_figures(
         }
     }
     for plan in &inputs.plans {
-        if plan.current_status == "agreed" {
+        // Shared: an agreed plan, given to the person at agreement and online, of someone in
+        // this year's eligible cohort (the rate's denominator), so the rate never passes 100%.
+        if plan.current_status == "agreed" && plan.in_cohort {
             counts.plans_shared += 1;
         }
         // Care planning began when a plan was first agreed with the person.
@@ -362,24 +369,42 @@ impl Concord {
         let parent = |code: &str| {
             organisations.iter().find(|(ods, ..)| ods == code).and_then(|(_, _, _, parent)| parent.clone())
         };
-        let name = |code: &str| {
-            organisations
+        let name = |code: &str| match code {
+            NO_NETWORK => "Practices not in a primary care network".to_owned(),
+            NO_REGION => "Practices not in a region".to_owned(),
+            _ => organisations
                 .iter()
                 .find(|(ods, ..)| ods == code)
-                .map_or_else(|| code.to_owned(), |(_, name, ..)| name.clone())
+                .map_or_else(|| code.to_owned(), |(_, name, ..)| name.clone()),
         };
         let practices: Vec<String> =
             organisations.iter().filter(|(_, _, kind, _)| kind == "practice").map(|(code, ..)| code.clone()).collect();
         let figures = self.kept_practice_figures(&practices, rules, today, now).await?;
+        let kind = |code: &str| organisations.iter().find(|(ods, ..)| ods == code).map(|(_, _, kind, _)| kind.clone());
+        // A practice's network and region by the organisations' kinds. A practice outside any
+        // network is still counted: in a unit of its own at network level, and in its region (or
+        // the only region there is) at region level, so no total silently leaves it out.
+        let regions: Vec<&String> =
+            organisations.iter().filter(|(_, _, kind, _)| kind == "region").map(|(code, ..)| code).collect();
+        let pcn_of = |code: &str| parent(code).filter(|up| kind(up).as_deref() == Some("pcn"));
+        let region_of = |code: &str| {
+            let mut up = parent(code);
+            for _ in 0..3 {
+                match up {
+                    Some(ref candidate) if kind(candidate).as_deref() == Some("region") => return up,
+                    Some(ref candidate) => up = parent(candidate),
+                    None => break,
+                }
+            }
+            (regions.len() == 1).then(|| regions[0].clone())
+        };
         let mut units: BTreeMap<String, OutcomeUnit> = BTreeMap::new();
         for (code, counts) in &figures {
-            let pcn = parent(code);
             let (key, group) = match level {
-                "practice" => (Some(code.clone()), pcn.clone()),
-                "pcn" => (pcn.clone(), pcn.as_deref().and_then(parent)),
-                _ => (pcn.as_deref().and_then(parent).or_else(|| pcn.clone()), None),
+                "practice" => (code.clone(), pcn_of(code)),
+                "pcn" => (pcn_of(code).unwrap_or_else(|| NO_NETWORK.to_owned()), region_of(code)),
+                _ => (region_of(code).unwrap_or_else(|| NO_REGION.to_owned()), None),
             };
-            let Some(key) = key else { continue };
             let unit = units.entry(key.clone()).or_insert_with(|| OutcomeUnit {
                 level: level.to_owned(),
                 name: name(&key),
@@ -631,6 +656,9 @@ pub fn csv(rows: &[serde_json::Value]) -> String {
             columns.push((format!("lcs_{activity}"), vec!["lcs_activity".into(), activity.clone(), "count".into()]));
         }
     }
+    // Every export carries the rule it was published under and what the visit figures mean.
+    columns.push(("unscheduled_visits_note".into(), vec!["unscheduled_visits_per_patient_year".into(), "note".into()]));
+    columns.push(("suppression_rule".into(), vec!["suppression_rule".into()]));
     let quote = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
     let mut out = columns.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>().join(",");
     out.push('\n');
@@ -644,7 +672,10 @@ pub fn csv(rows: &[serde_json::Value]) -> String {
                     // figure is hidden only when its measure is, and otherwise has no data.
                     serde_json::Value::Null => {
                         let derived = ["rate", "median", "before", "after"].contains(&path[path.len() - 1].as_str());
+                        // A rate over the eligible cohort is hidden when that count is.
+                        let over_eligible = ["care_plans_shared_with_patient", "cycle"].contains(&path[0].as_str());
                         let hidden = !derived
+                            || (over_eligible && row["eligible"].is_null())
                             || (1..path.len()).any(|depth| {
                                 let parent = path[..depth].iter().fold(row, |value, key| &value[key.as_str()]);
                                 parent.get("suppressed").and_then(serde_json::Value::as_bool) == Some(true)

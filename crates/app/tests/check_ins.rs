@@ -164,3 +164,114 @@ async fn check_ins_are_sent_four_weeks_on_and_struggles_reach_a_follow_up_list()
         assert_eq!(concord.follow_ups(&coordinator).await.unwrap().len(), 1);
     }
 }
+
+#[tokio::test]
+async fn nobody_is_messaged_or_called_after_they_die_or_move_and_every_note_is_read() {
+    for concord in common::engines("app_check_ins_safety").await {
+        let now = OffsetDateTime::now_utc();
+        let today = now.date();
+        let directory = common::scratch("concord-app-check-ins-safety");
+        let write = |name: &str, text: &str| std::fs::write(directory.join(name), text).unwrap();
+        write(
+            "organisations.csv",
+            "ods_code,name,kind,parent_ods_code\nY99,North Region,region,\nU12345,Riverside PCN,pcn,Y99\n\
+             F83004,Mill Lane Surgery,practice,U12345\n",
+        );
+        // Grace by text, Tom by phone, Ada by text, Sam by email.
+        let patients = |grace_died: &str, tom_died: &str, sam_left: &str| {
+            format!(
+                "record_id,nhs_number,given_name,family_name,birth_date,sex,practice_ods_code,registered_from,\
+                 registered_until,death_date,preferred_channel,mobile,phone,email\n\
+                 P1,9434765919,Grace,Okafor,1948-02-11,female,F83004,2000-01-01,,{grace_died},sms,07700 900123,,\n\
+                 P2,9434765870,Tom,Reid,1950-05-01,male,F83004,2000-01-01,,{tom_died},phone,,0113 496 0000,\n\
+                 P3,9990000018,Ada,Byrne,1955-03-03,female,F83004,2000-01-01,,,sms,07700 900456,,\n\
+                 P4,9990000026,Sam,Iqbal,1952-07-07,male,F83004,2000-01-01,{sam_left},,email,,,sam@example.org\n"
+            )
+        };
+        write("patients.csv", &patients("", "", ""));
+        common::import(&concord, vec![directory.clone()], today).await;
+        let id = |nhs: &'static str| {
+            let concord = &concord;
+            async move { common::patient_id(concord, nhs).await }
+        };
+        let (grace, tom, ada, sam) =
+            (id("9434765919").await, id("9434765870").await, id("9990000018").await, id("9990000026").await);
+        let nurse = common::staff(StaffRole::Nurse, "Nurse Patel", "F83004");
+        let coordinator = common::staff(StaffRole::CareCoordinator, "Cara", "F83004");
+        for person in [&grace, &tom, &ada, &sam] {
+            concord.record_plan(&nurse, person, 0, plan(today), true, now).await.unwrap().unwrap();
+        }
+
+        // Before the check-ins fall due, Tom dies and Sam moves away: neither is messaged or
+        // called, and each withdrawal is audited with its reason.
+        let yesterday = (today - Duration::days(1)).to_string();
+        write("patients.csv", &patients("", &yesterday, &yesterday));
+        common::import(&concord, vec![directory.clone()], today).await;
+        let later = now + Duration::days(29);
+        let due = concord.store.due_check_ins(&later.date().to_string(), 100).await.unwrap();
+        assert_eq!(due.len(), 4);
+        let run = concord.send_due_check_ins(later.date(), later, 100).await.unwrap();
+        assert_eq!((run.sent, run.calls, run.withdrawn), (2, 0, 2), "{run:?}");
+        assert!(concord.check_in_calls(&coordinator, later).await.unwrap().is_empty(), "Tom is not rung");
+        for (person, reason) in [(&tom, "died"), (&sam, "registration ended")] {
+            assert!(
+                concord.store.messages_for(person).await.unwrap().iter().all(|message| message.purpose != "check_in"),
+                "no check-in message"
+            );
+            let events = concord
+                .store
+                .audit_events(&concord_store::AuditFilter { patient_id: Some(person.clone()), ..Default::default() })
+                .await
+                .unwrap();
+            assert!(
+                events.iter().any(|event| event.entity == "CheckIn" && event.detail.contains(reason)),
+                "withdrawal audited with {reason:?}"
+            );
+        }
+        // A second sender holding the same due row makes no second code or message.
+        let grace_row = due.iter().find(|row| row.patient_id == grace).unwrap();
+        assert!(!concord.store.send_check_in(grace_row, None, &later.to_string()).await.unwrap());
+        let texts = |person: &String| {
+            let concord = &concord;
+            let person = person.clone();
+            async move {
+                concord
+                    .store
+                    .messages_for(&person)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|message| message.purpose == "check_in")
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(texts(&grace).await.len(), 1);
+
+        // Grace dies a week after her text: unanswered a fortnight on, she is not on the call list.
+        let week = (later + Duration::days(7)).date().to_string();
+        write("patients.csv", &patients(&week, &yesterday, &yesterday));
+        common::import(&concord, vec![directory], (later + Duration::days(8)).date()).await;
+        let fortnight = later + Duration::days(15);
+        let calls = concord.check_in_calls(&coordinator, fortnight).await.unwrap();
+        assert_eq!(calls.iter().map(|call| call.0.patient_id.clone()).collect::<Vec<_>>(), vec![ada.clone()]);
+
+        // Ada writes only a note, "please ring me": accepted, and someone will read it.
+        let text = texts(&ada).await.remove(0);
+        let session = concord.person_sign_in(&code_in(&text.body), date!(1955 - 03 - 03), later).await.unwrap();
+        let visitor = concord.person_visitor(&session.token).await.unwrap().unwrap();
+        let blank = CheckInAnswers { statuses: vec![String::new(), String::new()], ..Default::default() };
+        assert!(matches!(concord.answer_online_check_in(&visitor, &blank, later).await, Err(AppError::Invalid(_))));
+        let note = CheckInAnswers {
+            statuses: vec![String::new(), String::new()],
+            help: false,
+            note: "Please ring me about my feet".into(),
+        };
+        assert!(concord.answer_online_check_in(&visitor, &note, later).await.unwrap().is_some(), "a follow-up");
+        let follow_ups = concord.follow_ups(&coordinator).await.unwrap();
+        assert_eq!(follow_ups.len(), 1);
+        assert_eq!(
+            (follow_ups[0].patient_id.as_str(), follow_ups[0].reason.as_str(), follow_ups[0].note.as_str()),
+            (ada.as_str(), "Wrote a note to read", "Please ring me about my feet")
+        );
+    }
+}

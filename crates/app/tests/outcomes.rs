@@ -56,11 +56,13 @@ async fn outcomes_match_hand_computed_values_and_small_numbers_are_hidden() {
         write(
             "organisations.csv",
             "ods_code,name,kind,parent_ods_code\nY99,North Region,region,\nU10001,First PCN,pcn,Y99\nU10002,Second PCN,pcn,Y99\n\
-             F10001,Practice One,practice,U10001\nF10002,Practice Two,practice,U10001\nF10003,Practice Three,practice,U10002\n"
+             F10001,Practice One,practice,U10001\nF10002,Practice Two,practice,U10001\nF10003,Practice Three,practice,U10002\n\
+             F10004,Practice Four,practice,Y99\n"
                 .into(),
         );
-        // F1: six people (A0..A5), F2: two (B0, B1), F3: five (C0..C4); all with diabetes.
-        let people: Vec<(String, &str)> = (0..13)
+        // F1: six people (A0..A5), F2: two (B0, B1), F3: five (C0..C4); all with diabetes. F4,
+        // in the region but in no network: six (D0..D5), one of whom (D5) dies after their plan is agreed.
+        let people: Vec<(String, &str)> = (0..19)
             .map(|index| {
                 (
                     nhs(index),
@@ -68,24 +70,32 @@ async fn outcomes_match_hand_computed_values_and_small_numbers_are_hidden() {
                         "F10001"
                     } else if index < 8 {
                         "F10002"
-                    } else {
+                    } else if index < 13 {
                         "F10003"
+                    } else {
+                        "F10004"
                     },
                 )
             })
             .collect();
-        let mut patients = String::from(
-            "record_id,nhs_number,given_name,family_name,birth_date,sex,practice_ods_code,registered_from\n",
-        );
+        let patients = |died: &str| {
+            let mut patients = String::from(
+                "record_id,nhs_number,given_name,family_name,birth_date,sex,practice_ods_code,registered_from,death_date\n",
+            );
+            for (index, (number, practice)) in people.iter().enumerate() {
+                let death = if index == 18 { died } else { "" };
+                patients.push_str(&format!(
+                    "P{index},{number},Person,Number{index},1955-03-0{},female,{practice},2000-01-01,{death}\n",
+                    1 + index % 9
+                ));
+            }
+            patients
+        };
         let mut conditions = String::from("record_id,nhs_number,code,term,onset_date,status\n");
-        for (index, (number, practice)) in people.iter().enumerate() {
-            patients.push_str(&format!(
-                "P{index},{number},Person,Number{index},1955-03-0{},female,{practice},2000-01-01\n",
-                1 + index % 9
-            ));
+        for (index, (number, _)) in people.iter().enumerate() {
             conditions.push_str(&format!("C{index},{number},44054006,Type 2 diabetes mellitus,2010-01-01,active\n"));
         }
-        write("patients.csv", patients);
+        write("patients.csv", patients(""));
         write("conditions.csv", conditions);
         // Unscheduled GP contacts, and contacts that must not count.
         let at = |days: i64| format!("{}T10:00:00Z", t0 + Duration::days(days));
@@ -107,21 +117,26 @@ async fn outcomes_match_hand_computed_values_and_small_numbers_are_hidden() {
             ));
         }
         write("encounters.csv", encounters);
-        common::import(&concord, vec![directory], today).await;
+        common::import(&concord, vec![directory.clone()], today).await;
 
-        // Plans agreed 100 days ago: F1 A0..A4 (five), F2 B0 (one), F3 everyone (five).
-        for practice in ["F10001", "F10002", "F10003"] {
+        // Plans agreed 100 days ago: F1 A0..A4 (five), F2 B0 (one), F3 everyone (five), F4
+        // everyone (six).
+        for practice in ["F10001", "F10002", "F10003", "F10004"] {
             let nurse = common::staff(StaffRole::Nurse, "Nurse", practice);
             let chosen: Vec<usize> = match practice {
                 "F10001" => (0..5).collect(),
                 "F10002" => vec![6],
-                _ => (8..13).collect(),
+                "F10003" => (8..13).collect(),
+                _ => (13..19).collect(),
             };
             for index in chosen {
                 let id = common::patient_id(&concord, &people[index].0).await;
                 concord.record_plan(&nurse, &id, 0, plan(t0), true, agreed_at).await.unwrap().unwrap();
             }
         }
+        // D5 dies: no longer in the cohort, so their plan is not counted as shared.
+        write("patients.csv", patients(&(today - Duration::days(1)).to_string()));
+        common::import(&concord, vec![directory], today).await;
         // Survey answers: F1 three yes of four who answered yes or no; F3 five yes of five.
         let survey = |index: usize, support: &str| {
             let concord = concord.clone();
@@ -162,6 +177,8 @@ async fn outcomes_match_hand_computed_values_and_small_numbers_are_hidden() {
         assert_eq!((f1.completeness_done, f1.completeness_people), (0, 6));
         let f3 = &practices.iter().find(|unit| unit.ods_code == "F10003").unwrap().counts;
         assert_eq!((f3.eligible, f3.plans_shared, f3.supported_yes, f3.supported_answered), (5, 5, 5, 5));
+        let f4 = &practices.iter().find(|unit| unit.ods_code == "F10004").unwrap().counts;
+        assert_eq!((f4.eligible, f4.plans_shared), (5, 5), "D5's plan is not shared with this year's cohort");
 
         // Published: F2's small numbers are hidden, and so is F1's matching figure (the only
         // other practice in its network); F3 shows everything.
@@ -192,10 +209,22 @@ async fn outcomes_match_hand_computed_values_and_small_numbers_are_hidden() {
         let u2 = networks.iter().find(|row| row["ods_code"] == "U10002").unwrap();
         assert_eq!(u2["feel_supported"]["suppressed"], true, "secondary: the region's total would give U1 away");
         assert!(u1["unscheduled_visits_per_patient_year"]["note"].as_str().unwrap().contains("regression to the mean"));
+        // F4, in no network, is a unit of its own at network level, and counted in the region.
+        let outside = networks.iter().find(|row| row["ods_code"] == concord_app::outcomes::NO_NETWORK).unwrap();
+        assert_eq!(
+            (outside["eligible"].clone(), outside["care_plans_shared_with_patient"]["rate"].clone()),
+            (5.into(), 1.0.into())
+        );
         let region =
             concord_app::outcomes::publish(&concord.outcomes(Caller::Console, "region", today, now).await.unwrap());
         assert_eq!(region.len(), 1);
-        assert_eq!(region[0]["eligible"], 13);
+        assert_eq!(region[0]["eligible"], 18);
+        assert_eq!(region[0]["care_plans_shared_with_patient"]["count"], 16, "5 + 1 + 5 + 5");
+        // Every export carries its rule and what the visit figures mean.
+        let csv = concord_app::outcomes::csv(&region);
+        let (header, line) = csv.split_once('\n').unwrap();
+        assert!(header.ends_with("unscheduled_visits_note,suppression_rule"), "{header}");
+        assert!(line.contains("regression to the mean") && line.contains("Counts from 1 to 4"), "{line}");
         assert_eq!(region[0]["feel_supported"]["yes"], 8);
         assert_eq!(region[0]["feel_supported"]["answered"], 9);
         assert_eq!(region[0]["feel_supported"]["rate"], 0.889);

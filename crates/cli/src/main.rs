@@ -598,7 +598,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         None => now.date(),
                     };
                     let run = concord.send_due_check_ins(due_by, now, 100_000).await?;
-                    println!("{}", json!({ "sent": run.sent, "calls": run.calls }));
+                    println!("{}", json!({ "sent": run.sent, "calls": run.calls, "withdrawn": run.withdrawn }));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -735,7 +735,7 @@ async fn outbox_worker(concord: Concord, transports: concord_app::outbox::Transp
         }
         match concord.send_due_check_ins(now.date(), now, 200).await {
             Ok(run) if run != Default::default() => {
-                tracing::info!(sent = run.sent, calls = run.calls, "check-ins sent")
+                tracing::info!(sent = run.sent, calls = run.calls, withdrawn = run.withdrawn, "check-ins sent")
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "sending check-ins failed; will retry"),

@@ -5,7 +5,7 @@
 //!
 //! Invariants: a check-in asks about the goals of the plan it was made for; a reply is never
 //! treated as urgent care (every page and message says it is not watched for emergencies); a
-//! request for help always makes a follow-up.
+//! request for help, and every note the person writes, always makes a follow-up.
 
 use time::{Date, Duration, Weekday};
 
@@ -54,12 +54,17 @@ pub fn channel(preferred: Option<&str>, email: bool, mobile: bool) -> &'static s
     }
 }
 
-/// Why a reply needs a follow-up, if it does: they asked for help, or a goal is going badly.
-pub fn follow_up_reason(statuses: &[&str], help_requested: bool) -> Option<&'static str> {
+/// Why a reply needs a follow-up, if it does: they asked for help, a goal is going badly, or
+/// the person wrote a note (a note the person writes is always read by someone: "please ring
+/// me" in words is a request for help even without the box ticked). A note staff write while
+/// recording a call is theirs, not a request, so `person_wrote` is false for calls.
+pub fn follow_up_reason(statuses: &[&str], help_requested: bool, person_wrote: bool) -> Option<&'static str> {
     if help_requested {
         Some("Asked for help")
     } else if statuses.contains(&"struggling") {
         Some("Finding a goal hard")
+    } else if person_wrote {
+        Some("Wrote a note to read")
     } else {
         None
     }
@@ -87,8 +92,9 @@ mod tests {
 
     #[test]
     fn help_or_struggling_needs_a_follow_up() {
-        assert_eq!(follow_up_reason(&["going_well"], true), Some("Asked for help"));
-        assert_eq!(follow_up_reason(&["going_well", "struggling"], false), Some("Finding a goal hard"));
-        assert_eq!(follow_up_reason(&["going_well", "achieved"], false), None);
+        assert_eq!(follow_up_reason(&["going_well"], true, false), Some("Asked for help"));
+        assert_eq!(follow_up_reason(&["going_well", "struggling"], false, true), Some("Finding a goal hard"));
+        assert_eq!(follow_up_reason(&["going_well", "achieved"], false, false), None);
+        assert_eq!(follow_up_reason(&["going_well"], false, true), Some("Wrote a note to read"));
     }
 }

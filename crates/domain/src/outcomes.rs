@@ -5,8 +5,11 @@
 //! Suppression rule (stated with every figure): a count from 1 to 4 is not shown ("fewer than
 //! 5"), and neither is a rate whose numerator or denominator is from 1 to 4. Secondary
 //! suppression: where a group of units (the practices of a network) has exactly one figure
-//! suppressed and the group's total is shown, the next smallest figure in the group is suppressed
-//! too, so the hidden one cannot be worked out by subtraction. Zero is shown: it identifies nobody.
+//! suppressed and the group's total is shown, the next smallest non-zero figure in the group is
+//! suppressed too, so the hidden one cannot be worked out by subtraction (a hidden zero protects
+//! nothing: it can often be told from other figures, such as an eligible count of zero). Where
+//! every other figure is zero, the group's total equals the hidden figure and is hidden in its own
+//! right. Zero is shown: it identifies nobody.
 
 use time::{Date, Duration, Month, OffsetDateTime};
 
@@ -15,7 +18,8 @@ pub const SMALL_NUMBER: i64 = 5;
 
 /// The words every published table carries.
 pub const SUPPRESSION_RULE: &str = "Counts from 1 to 4, and rates built on them, are not shown; where a network has \
-     exactly one practice's figure hidden, the next smallest is hidden too so the first cannot be worked out.";
+     exactly one practice's figure hidden, the next smallest non-zero figure is hidden too so the first cannot \
+     be worked out.";
 
 /// Why unscheduled-visit figures are descriptive only.
 pub const REGRESSION_NOTE: &str = "Descriptive: people are offered care planning when their risk is high, so their \
@@ -42,8 +46,10 @@ pub fn with_secondary<G: PartialEq>(figures: &[(G, i64, bool)]) -> Vec<bool> {
         }
         let hidden = members.iter().filter(|member| suppressed[**member]).count();
         if hidden == 1
-            && let Some(next) =
-                members.iter().filter(|member| !suppressed[**member]).min_by_key(|member| figures[**member].1)
+            && let Some(next) = members
+                .iter()
+                .filter(|member| !suppressed[**member] && figures[**member].1 != 0)
+                .min_by_key(|member| figures[**member].1)
         {
             suppressed[*next] = true;
         }
@@ -164,6 +170,10 @@ mod tests {
         assert_eq!(with_secondary(&figures), [true, false, true, false, false]);
         let two = [("pcn1", 3, true), ("pcn1", 2, true), ("pcn1", 50, false)];
         assert_eq!(with_secondary(&two), [true, true, false], "two hidden protect each other");
+        let zero = [("pcn1", 3, true), ("pcn1", 0, false), ("pcn1", 7, false)];
+        assert_eq!(with_secondary(&zero), [true, false, true], "a zero is no cover: the next non-zero is hidden");
+        let only_zeros = [("pcn1", 3, true), ("pcn1", 0, false)];
+        assert_eq!(with_secondary(&only_zeros), [true, false], "the network's total (3) is hidden in its own right");
     }
 
     #[test]

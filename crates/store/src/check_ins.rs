@@ -112,7 +112,8 @@ impl Store {
     /// Check-ins due on or before `today` and not yet sent.
     pub async fn due_check_ins(&self, today: &str, limit: i64) -> Result<Vec<CheckInRow>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM check_in WHERE status = 'scheduled' AND due_on <= $1 ORDER BY due_on, id LIMIT $2"
+            "SELECT {COLUMNS} FROM check_in WHERE status = 'scheduled' AND withdrawn IS NULL AND due_on <= $1 \
+             ORDER BY due_on, id LIMIT $2"
         )))
         .bind(today.to_owned())
         .bind(limit)
@@ -123,22 +124,30 @@ impl Store {
 
     /// Marks a check-in sent: for email and text with a new access code (earlier ones stop
     /// working) and the message carrying it; for phone, onto the call list. One transaction.
+    /// False, with nothing written, when it was no longer waiting to be sent (another sender
+    /// took it, or it was withdrawn): two senders never make two codes and two messages.
     pub async fn send_check_in(
         &self,
         check_in: &CheckInRow,
         code: Option<(&str, &str, &NewMessage)>,
         now: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut transaction = self.pool().begin().await?;
+        let taken = sqlx::query(
+            "UPDATE check_in SET status = 'sent', sent_at = $1 WHERE id = $2 AND status = 'scheduled' \
+             AND withdrawn IS NULL",
+        )
+        .bind(now.to_owned())
+        .bind(check_in.id.clone())
+        .execute(&mut *transaction)
+        .await?;
+        if taken.rows_affected() == 0 {
+            return Ok(false);
+        }
         if let Some((code_sha256, expires_at, message)) = code {
             issue_access_code_in(&mut transaction, &check_in.patient_id, None, code_sha256, expires_at, now).await?;
             insert_outbox_message(&mut transaction, &check_in.patient_id, None, message, now).await?;
         }
-        sqlx::query("UPDATE check_in SET status = 'sent', sent_at = $1 WHERE id = $2 AND status = 'scheduled'")
-            .bind(now.to_owned())
-            .bind(check_in.id.clone())
-            .execute(&mut *transaction)
-            .await?;
         let event = patient_event(
             &Actor::System("check-ins".into()),
             &check_in.patient_id,
@@ -148,7 +157,33 @@ impl Store {
         );
         insert_audit_events(&mut transaction, &[event], now).await?;
         transaction.commit().await?;
-        Ok(())
+        Ok(true)
+    }
+
+    /// Withdraws a check-in not yet sent, with the reason (the person died, moved away or their
+    /// cycle stops messages), audited. False when it was no longer waiting to be sent.
+    pub async fn withdraw_check_in(&self, check_in: &CheckInRow, reason: &str, now: &str) -> Result<bool, StoreError> {
+        let mut transaction = self.pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE check_in SET withdrawn = $1 WHERE id = $2 AND status = 'scheduled' AND withdrawn IS NULL",
+        )
+        .bind(reason.to_owned())
+        .bind(check_in.id.clone())
+        .execute(&mut *transaction)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let event = patient_event(
+            &Actor::System("check-ins".into()),
+            &check_in.patient_id,
+            AuditAction::Update,
+            "CheckIn",
+            format!("check-in withdrawn: {reason}"),
+        );
+        insert_audit_events(&mut transaction, &[event], now).await?;
+        transaction.commit().await?;
+        Ok(true)
     }
 
     /// The person's check-in waiting for their answer, if any.

@@ -28,13 +28,14 @@ impl KeptOutcomeRow {
     }
 }
 
-/// One practice's plans: the person, the current version's status, and when a version was first
-/// agreed (care planning began then).
+/// One practice's plans: the person, the current version's status, when a version was first
+/// agreed (care planning began then), and whether the person is in this year's eligible cohort.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanOutcomeRow {
     pub patient_id: String,
     pub current_status: String,
     pub first_agreed: Option<String>,
+    pub in_cohort: bool,
 }
 
 /// A red flag's severity, when it was raised, and when it was actioned.
@@ -191,9 +192,10 @@ impl Store {
         .await?;
         let plans = sqlx::query(
             "SELECT cp.patient_id, cur.status, \
-             (SELECT MIN(v.recorded_at) FROM care_plan_version v WHERE v.plan_id = cp.id AND v.status = 'agreed') \
-             FROM patient p JOIN care_plan cp ON cp.patient_id = p.id \
+             (SELECT MIN(v.recorded_at) FROM care_plan_version v WHERE v.plan_id = cp.id AND v.status = 'agreed'), \
+             COALESCE(s.enters_cycle, 0) FROM patient p JOIN care_plan cp ON cp.patient_id = p.id \
              JOIN care_plan_version cur ON cur.plan_id = cp.id AND cur.version = cp.current_version \
+             LEFT JOIN patient_status s ON s.patient_id = p.id \
              WHERE p.practice_ods_code = $1 ORDER BY cp.patient_id",
         )
         .bind(practice.clone())
@@ -205,6 +207,7 @@ impl Store {
                 patient_id: row.try_get(0)?,
                 current_status: row.try_get(1)?,
                 first_agreed: row.try_get(2)?,
+                in_cohort: row.try_get::<i64, _>(3)? == 1,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;

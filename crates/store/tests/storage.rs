@@ -108,7 +108,7 @@ async fn both_engines_ship_the_same_migration_versions() {
     for store in engines().await {
         assert_eq!(
             store.migration_versions(),
-            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23],
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24],
             "{:?}",
             store.backend()
         );

@@ -187,6 +187,8 @@ pub(crate) struct HomeTemplate {
     pub break_glass_waiting: Option<usize>,
     /// Staff who see practice lists: messages that could not be delivered.
     pub undelivered: Option<usize>,
+    /// Staff who open records: open follow-ups from check-ins, and how many are overdue.
+    pub follow_ups: Option<(usize, usize)>,
 }
 
 /// The search form as entered, with its errors (empty when none).

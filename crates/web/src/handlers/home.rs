@@ -60,6 +60,21 @@ pub(crate) async fn home(
     } else {
         None
     };
+    let follow_ups = if opens_records {
+        // Counts only, as for undelivered messages: no one's name is read here.
+        let rows = state.concord.store.open_follow_ups(staff.organisation.as_deref()).await.map_err(AppError::from)?;
+        let today = time::OffsetDateTime::now_utc().date();
+        let overdue = rows
+            .iter()
+            .filter(|row| {
+                time::Date::parse(&row.due_by, &time::format_description::well_known::Iso8601::DATE)
+                    .is_ok_and(|due| concord_domain::check_in::follow_up_overdue(due, today))
+            })
+            .count();
+        Some((rows.len(), overdue))
+    } else {
+        None
+    };
     let break_glass_waiting = if staff.require(Permission::ReviewBreakGlass).is_ok() {
         Some(state.concord.store.break_glass_list(true, 1000).await.map_err(AppError::from)?.len())
     } else {
@@ -80,6 +95,7 @@ pub(crate) async fn home(
         shared_plans: staff.require(Permission::ViewSharedPlans).is_ok(),
         break_glass_waiting,
         undelivered,
+        follow_ups,
     })
 }
 
