@@ -523,12 +523,14 @@ pub fn publish(units: &[OutcomeUnit]) -> Vec<serde_json::Value> {
                 .monthly
                 .iter()
                 .map(|(series, months)| {
-                    let figures: Vec<((), i64, bool)> = months
+                    // Grouped by financial year: the months of this one add up to the local
+                    // service's activity total, so a hidden month's cover must come from its own year.
+                    let figures: Vec<(Option<i32>, i64, bool)> = months
                         .iter()
                         .map(|(month, count)| {
                             let across =
                                 month_hidden.get(&(series.clone(), month.clone())).is_some_and(|hidden| hidden[index]);
-                            ((), *count, across || small(*count))
+                            (financial_year_of(month), *count, across || small(*count))
                         })
                         .collect();
                     let hidden = with_secondary(&figures);
@@ -612,6 +614,13 @@ pub fn publish(units: &[OutcomeUnit]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The financial year (by its starting calendar year) of a `YYYY-MM` month.
+fn financial_year_of(month: &str) -> Option<i32> {
+    let (year, month) = month.split_once('-')?;
+    let (year, month): (i32, u8) = (year.parse().ok()?, month.parse().ok()?);
+    Some(if month >= 4 { year } else { year - 1 })
+}
+
 /// The published outcomes as CSV: one row per unit; a suppressed figure is written `suppressed`.
 pub fn csv(rows: &[serde_json::Value]) -> String {
     let mut columns: Vec<(String, Vec<String>)> = [
@@ -691,4 +700,33 @@ pub fn csv(rows: &[serde_json::Value]) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hidden_month_takes_its_cover_from_its_own_financial_year() {
+        // The months since April add up to the local service's activity total, so hiding
+        // 2026-05 (3) behind the smallest month overall (2026-02, last financial year) would
+        // let it be worked out; the cover must be 2026-06, the smallest shown month since April.
+        let months: BTreeMap<String, i64> =
+            [("2026-01", 20), ("2026-02", 6), ("2026-03", 30), ("2026-04", 25), ("2026-05", 3), ("2026-06", 9)]
+                .into_iter()
+                .map(|(month, count)| (month.to_owned(), count))
+                .collect();
+        let counts = OutcomeCounts { monthly: [("agree_plan".to_owned(), months)].into(), ..Default::default() };
+        let unit =
+            OutcomeUnit { level: "region".into(), ods_code: "Y99".into(), name: "Region".into(), group: None, counts };
+        let published = publish(&[unit]);
+        let series = &published[0]["monthly"]["agree_plan"];
+        let hidden: Vec<&str> = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
+            .into_iter()
+            .filter(|m| series[m].is_null())
+            .collect();
+        assert_eq!(hidden, ["2026-05", "2026-06"]);
+        assert_eq!(financial_year_of("2026-03"), Some(2025));
+        assert_eq!(financial_year_of("2026-04"), Some(2026));
+    }
 }
