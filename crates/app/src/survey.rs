@@ -1,20 +1,38 @@
 //! The person's feedback survey online: offered after their care and support planning
-//! conversation (once their plan is agreed) and at review, once each per cycle year.
+//! conversation (for `AFTER_CONVERSATION_DAYS` once their plan is agreed) and at review, once
+//! each per cycle year.
 
 use concord_domain::cycle::Stage;
 use concord_domain::online_access::ProxyScope;
 use concord_domain::survey::problems;
 use concord_store::SurveyResponseRow;
-use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
 
 use crate::online::Visitor;
 use crate::status::timestamp;
 use crate::{AppError, Concord};
 
+/// Days after a plan is agreed with a clinician that the after-conversation survey stays offered
+/// (Concord's choice: long enough for a person who signs in rarely, short enough to be about that
+/// conversation).
+pub const AFTER_CONVERSATION_DAYS: i64 = 120;
+
 impl Concord {
     /// The survey waiting for the person, if any: `at_review` once their review falls due,
-    /// otherwise `after_conversation` once a plan was agreed with them this year.
+    /// otherwise `after_conversation` within `AFTER_CONVERSATION_DAYS` of a plan agreed with them.
     pub async fn survey_due(&self, visitor: &Visitor, now: OffsetDateTime) -> Result<Option<&'static str>, AppError> {
+        Ok(self.survey_waiting(visitor, now).await?.map(|(occasion, _)| occasion))
+    }
+
+    /// The survey waiting, with the cycle year it belongs to. The after-conversation survey
+    /// belongs to the year of the conversation, so a plan agreed in December is still asked
+    /// about in January.
+    async fn survey_waiting(
+        &self,
+        visitor: &Visitor,
+        now: OffsetDateTime,
+    ) -> Result<Option<(&'static str, i64)>, AppError> {
         if !visitor.may(ProxyScope::Plan) {
             return Ok(None);
         }
@@ -22,16 +40,25 @@ impl Concord {
         let answered = self.store.survey_occasions(&visitor.patient_id, year).await?;
         let stage = self.store.cycle(&visitor.patient_id, year).await?.and_then(|cycle| Stage::parse(&cycle.stage));
         if stage == Some(Stage::ReviewDue) && !answered.iter().any(|occasion| occasion == "at_review") {
-            return Ok(Some("at_review"));
+            return Ok(Some(("at_review", year)));
         }
-        let agreed_this_year = self
+        // The newest plan agreed with a clinician (a consent change the person makes online
+        // saves a version too, but is not a conversation).
+        let agreed = self
             .store
             .plan_versions(&visitor.patient_id)
             .await?
-            .iter()
-            .any(|row| row.status == "agreed" && row.recorded_at.starts_with(&year.to_string()));
-        if agreed_this_year && !answered.iter().any(|occasion| occasion == "after_conversation") {
-            return Ok(Some("after_conversation"));
+            .into_iter()
+            .filter(|row| row.status == "agreed" && !row.recorded_by.ends_with("(online)"))
+            .filter_map(|row| OffsetDateTime::parse(&row.recorded_at, &Rfc3339).ok())
+            .max();
+        let Some(agreed) = agreed.filter(|at| now - *at <= Duration::days(AFTER_CONVERSATION_DAYS)) else {
+            return Ok(None);
+        };
+        let cycle_year = i64::from(agreed.year());
+        let answered = self.store.survey_occasions(&visitor.patient_id, cycle_year).await?;
+        if !answered.iter().any(|occasion| occasion == "after_conversation") {
+            return Ok(Some(("after_conversation", cycle_year)));
         }
         Ok(None)
     }
@@ -43,7 +70,7 @@ impl Concord {
         answers: &[(String, String)],
         now: OffsetDateTime,
     ) -> Result<Result<(), Vec<(String, String)>>, AppError> {
-        let Some(occasion) = self.survey_due(visitor, now).await? else {
+        let Some((occasion, cycle_year)) = self.survey_waiting(visitor, now).await? else {
             return Err(AppError::Refused("There is no survey waiting for you".into()));
         };
         let problems = problems(answers);
@@ -56,7 +83,7 @@ impl Concord {
         let row = SurveyResponseRow {
             patient_id: visitor.patient_id.clone(),
             occasion: occasion.into(),
-            cycle_year: i64::from(now.year()),
+            cycle_year,
             support: answer("support"),
             confidence: answer("confidence"),
             goals: answer("goals"),

@@ -275,3 +275,48 @@ async fn nobody_is_messaged_or_called_after_they_die_or_move_and_every_note_is_r
         );
     }
 }
+
+#[tokio::test]
+async fn the_survey_after_a_december_conversation_is_still_asked_in_january() {
+    for concord in common::engines("app_survey_new_year").await {
+        let today = OffsetDateTime::now_utc().date();
+        common::import(&concord, vec![population()], today).await;
+        let grace = common::patient_id(&concord, "9434765919").await;
+        let nurse = common::staff(StaffRole::Nurse, "Nurse Patel", "F83004");
+        // The next 20 December, and her check-in four weeks on, in the new year.
+        let year = if today < time::Date::from_calendar_date(today.year(), time::Month::December, 20).unwrap() {
+            today.year()
+        } else {
+            today.year() + 1
+        };
+        let agreed_at =
+            time::Date::from_calendar_date(year, time::Month::December, 20).unwrap().midnight().assume_utc()
+                + Duration::hours(10);
+        concord.record_plan(&nurse, &grace, 0, plan(agreed_at.date()), true, agreed_at).await.unwrap().unwrap();
+        let january = agreed_at + Duration::days(29);
+        assert_eq!(concord.send_due_check_ins(january.date(), january, 100).await.unwrap().sent, 1);
+        let text = concord
+            .store
+            .messages_for(&grace)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|message| message.purpose == "check_in")
+            .unwrap();
+        let session = concord.person_sign_in(&code_in(&text.body), date!(1948 - 02 - 11), january).await.unwrap();
+        let visitor = concord.person_visitor(&session.token).await.unwrap().unwrap();
+        assert_eq!(concord.survey_due(&visitor, january).await.unwrap(), Some("after_conversation"));
+        let long_after = agreed_at + Duration::days(concord_app::survey::AFTER_CONVERSATION_DAYS + 1);
+        assert_eq!(concord.survey_due(&visitor, long_after).await.unwrap(), None, "no longer about that conversation");
+        let survey = vec![
+            ("support".to_owned(), "yes_definitely".to_owned()),
+            ("confidence".to_owned(), "very".to_owned()),
+            ("goals".to_owned(), "some".to_owned()),
+        ];
+        concord.answer_survey(&visitor, &survey, january).await.unwrap().unwrap();
+        let responses = concord.store.survey_responses(Some("F83004")).await.unwrap();
+        assert_eq!(responses.len(), 1);
+        assert_eq!(responses[0].cycle_year, i64::from(year), "counted with the December conversation's year");
+        assert_eq!(concord.survey_due(&visitor, january).await.unwrap(), None, "answered once");
+    }
+}
