@@ -55,7 +55,7 @@ describe('the outcomes dashboard', () => {
     assert.match(download.headers()['content-type'], /^text\/csv/)
     const [header] = (await download.text()).split('\n')
     assert.match(header, /^level,ods_code,name,eligible,care_plans_shared_with_patient/)
-    for (const column of ['goal_attainment', 'urgent_flags_within_24_hours', 'cycle_record_tests_done', 'lcs_plan_agreed']) {
+    for (const column of ['goal_attainment', 'urgent_flags_within_24_hours', 'cycle_record_tests_done', 'lcs_plan_agreed', 'unscheduled_visits_note', 'suppression_rule']) {
       assert.ok(header.split(',').includes(column), column)
     }
   })

@@ -2,6 +2,7 @@
 //! conversation (for `AFTER_CONVERSATION_DAYS` once their plan is agreed) and at review, once
 //! each per cycle year.
 
+use concord_domain::access::Permission;
 use concord_domain::cycle::Stage;
 use concord_domain::online_access::ProxyScope;
 use concord_domain::survey::problems;
@@ -10,6 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use crate::online::Visitor;
+use crate::record::StaffMember;
 use crate::status::timestamp;
 use crate::{AppError, Concord};
 
@@ -22,7 +24,43 @@ impl Concord {
     /// The survey waiting for the person, if any: `at_review` once their review falls due,
     /// otherwise `after_conversation` within `AFTER_CONVERSATION_DAYS` of a plan agreed with them.
     pub async fn survey_due(&self, visitor: &Visitor, now: OffsetDateTime) -> Result<Option<&'static str>, AppError> {
-        Ok(self.survey_waiting(visitor, now).await?.map(|(occasion, _)| occasion))
+        if !visitor.may(ProxyScope::Plan) {
+            return Ok(None);
+        }
+        Ok(self.survey_waiting(&visitor.patient_id, now).await?.map(|(occasion, _)| occasion))
+    }
+
+    /// The survey waiting for a person staff are calling (people without digital access answer
+    /// it on the check-in call).
+    pub async fn survey_due_on_call(
+        &self,
+        staff: &StaffMember,
+        patient_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<&'static str>, AppError> {
+        staff.require(Permission::ViewPatientRecord)?;
+        Ok(self.survey_waiting(patient_id, now).await?.map(|(occasion, _)| occasion))
+    }
+
+    /// Staff record the survey answers a person gave on a call. `Ok(Ok(false))` when no survey
+    /// was waiting (already answered, or not due); problems are named by question.
+    pub async fn record_survey_on_call(
+        &self,
+        staff: &StaffMember,
+        patient_id: &str,
+        answers: &[(String, String)],
+        now: OffsetDateTime,
+    ) -> Result<Result<bool, Vec<(String, String)>>, AppError> {
+        staff.require(Permission::ViewPatientRecord)?;
+        staff.require(Permission::ManageCycle)?;
+        let problems = problems(answers);
+        if !problems.is_empty() {
+            return Ok(Err(problems));
+        }
+        let Some((occasion, cycle_year)) = self.survey_waiting(patient_id, now).await? else { return Ok(Ok(false)) };
+        let row =
+            response(patient_id, occasion, cycle_year, answers, &format!("{} (by phone)", staff.display_name), now);
+        Ok(Ok(self.store.save_survey(&row, &staff.actor(), &timestamp(now)).await?))
     }
 
     /// The survey waiting, with the cycle year it belongs to. The after-conversation survey
@@ -30,15 +68,12 @@ impl Concord {
     /// about in January.
     async fn survey_waiting(
         &self,
-        visitor: &Visitor,
+        patient_id: &str,
         now: OffsetDateTime,
     ) -> Result<Option<(&'static str, i64)>, AppError> {
-        if !visitor.may(ProxyScope::Plan) {
-            return Ok(None);
-        }
         let year = i64::from(now.year());
-        let answered = self.store.survey_occasions(&visitor.patient_id, year).await?;
-        let stage = self.store.cycle(&visitor.patient_id, year).await?.and_then(|cycle| Stage::parse(&cycle.stage));
+        let answered = self.store.survey_occasions(patient_id, year).await?;
+        let stage = self.store.cycle(patient_id, year).await?.and_then(|cycle| Stage::parse(&cycle.stage));
         if stage == Some(Stage::ReviewDue) && !answered.iter().any(|occasion| occasion == "at_review") {
             return Ok(Some(("at_review", year)));
         }
@@ -46,7 +81,7 @@ impl Concord {
         // saves a version too, but is not a conversation).
         let agreed = self
             .store
-            .plan_versions(&visitor.patient_id)
+            .plan_versions(patient_id)
             .await?
             .into_iter()
             .filter(|row| row.status == "agreed" && !row.recorded_by.ends_with("(online)"))
@@ -56,7 +91,7 @@ impl Concord {
             return Ok(None);
         };
         let cycle_year = i64::from(agreed.year());
-        let answered = self.store.survey_occasions(&visitor.patient_id, cycle_year).await?;
+        let answered = self.store.survey_occasions(patient_id, cycle_year).await?;
         if !answered.iter().any(|occasion| occasion == "after_conversation") {
             return Ok(Some(("after_conversation", cycle_year)));
         }
@@ -70,29 +105,43 @@ impl Concord {
         answers: &[(String, String)],
         now: OffsetDateTime,
     ) -> Result<Result<(), Vec<(String, String)>>, AppError> {
-        let Some((occasion, cycle_year)) = self.survey_waiting(visitor, now).await? else {
+        let waiting =
+            if visitor.may(ProxyScope::Plan) { self.survey_waiting(&visitor.patient_id, now).await? } else { None };
+        let Some((occasion, cycle_year)) = waiting else {
             return Err(AppError::Refused("There is no survey waiting for you".into()));
         };
         let problems = problems(answers);
         if !problems.is_empty() {
             return Ok(Err(problems));
         }
-        let answer = |id: &str| {
-            answers.iter().find(|(question, _)| question == id).map(|(_, value)| value.clone()).unwrap_or_default()
-        };
-        let row = SurveyResponseRow {
-            patient_id: visitor.patient_id.clone(),
-            occasion: occasion.into(),
-            cycle_year,
-            support: answer("support"),
-            confidence: answer("confidence"),
-            goals: answer("goals"),
-            submitted_by: visitor.written_by.clone(),
-            submitted_at: timestamp(now),
-        };
+        let row = response(&visitor.patient_id, occasion, cycle_year, answers, &visitor.written_by, now);
         if !self.store.save_survey(&row, &visitor.actor(), &timestamp(now)).await? {
             return Err(AppError::Refused("You have already answered this survey".into()));
         }
         Ok(Ok(()))
+    }
+}
+
+/// The row kept for one set of answers.
+fn response(
+    patient_id: &str,
+    occasion: &str,
+    cycle_year: i64,
+    answers: &[(String, String)],
+    by: &str,
+    now: OffsetDateTime,
+) -> SurveyResponseRow {
+    let answer = |id: &str| {
+        answers.iter().find(|(question, _)| question == id).map(|(_, value)| value.clone()).unwrap_or_default()
+    };
+    SurveyResponseRow {
+        patient_id: patient_id.to_owned(),
+        occasion: occasion.into(),
+        cycle_year,
+        support: answer("support"),
+        confidence: answer("confidence"),
+        goals: answer("goals"),
+        submitted_by: by.to_owned(),
+        submitted_at: timestamp(now),
     }
 }

@@ -148,6 +148,34 @@ async fn check_ins_are_sent_four_weeks_on_and_struggles_reach_a_follow_up_list()
             CheckInAnswers { statuses: vec!["no_change".into(), String::new()], help: true, note: String::new() };
         assert!(concord.record_check_in_call(&coordinator, &calls[0].0.id, &help, later).await.unwrap().is_some());
         assert!(concord.check_in_calls(&coordinator, later).await.unwrap().is_empty());
+        // On the same call he gives his feedback, as Grace did online: kept once, by phone.
+        assert_eq!(concord.survey_due_on_call(&coordinator, &tom, later).await.unwrap(), Some("after_conversation"));
+        let on_call = |support: &str| {
+            vec![
+                ("support".to_owned(), support.to_owned()),
+                ("confidence".to_owned(), "not_very".to_owned()),
+                ("goals".to_owned(), String::new()),
+            ]
+        };
+        assert_eq!(
+            concord.record_survey_on_call(&coordinator, &tom, &on_call("maybe"), later).await.unwrap().unwrap_err()[0]
+                .0,
+            "support"
+        );
+        assert!(concord.record_survey_on_call(&coordinator, &tom, &on_call("no"), later).await.unwrap().unwrap());
+        assert!(
+            !concord.record_survey_on_call(&coordinator, &tom, &on_call("no"), later).await.unwrap().unwrap(),
+            "once"
+        );
+        assert_eq!(concord.survey_due_on_call(&coordinator, &tom, later).await.unwrap(), None);
+        let admin = common::staff(StaffRole::PracticeAdmin, "Pat", "F83004");
+        assert!(matches!(
+            concord.record_survey_on_call(&admin, &tom, &on_call("no"), later).await,
+            Err(AppError::Forbidden(_))
+        ));
+        let responses = concord.store.survey_responses(Some("F83004")).await.unwrap();
+        assert_eq!(concord_domain::survey::feel_supported(responses.iter().map(|row| row.support.as_str())), (1, 2));
+        assert!(responses.iter().any(|row| row.submitted_by == "Cara (by phone)"));
 
         // The follow-up list: soonest first, each with its reason; closed with what was done.
         let follow_ups = concord.follow_ups(&coordinator).await.unwrap();

@@ -1208,6 +1208,8 @@ pub(crate) struct CallView {
     /// The channel an unanswered check-in was sent by ("email", "text message"); None for phone.
     pub unanswered: Option<&'static str>,
     pub goals: Vec<(usize, String)>,
+    /// Their feedback survey is waiting: asked on the call too.
+    pub survey: bool,
 }
 
 #[derive(Template)]
@@ -1219,6 +1221,7 @@ pub(crate) struct CheckInsTemplate {
     pub follow_ups: Vec<FollowUpView>,
     pub calls: Vec<CallView>,
     pub choices: Vec<(&'static str, &'static str)>,
+    pub questions: Vec<SurveyQuestionView>,
     pub done: Option<String>,
     pub errors: Vec<FieldError>,
 }

@@ -923,3 +923,91 @@ async fn delivery_receipts_need_the_gateway_token() {
         assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{authorization:?}");
     }
 }
+
+// ---- check-ins ----
+
+/// A check-in call through the page: the coordinator records how Ann's goals are going and, on
+/// the same call, her feedback survey; a survey answer that is not one of the choices is named
+/// and nothing is saved.
+#[tokio::test]
+async fn a_check_in_call_records_goal_progress_and_the_persons_feedback() {
+    use concord_domain::plan::{Action, CarePlan, Contingency, Goal, PlanName};
+    use time::{Duration, OffsetDateTime};
+    let practice = Practice::new().await;
+    let concord = &practice.concord;
+    let search = concord_store::PatientSearch {
+        nhs_number: Some(concord_domain::NhsNumber::parse(ANN_NHS).unwrap()),
+        ..Default::default()
+    };
+    let ann = concord.store.search_patients(&search, 1).await.unwrap().remove(0).id;
+    let nurse = concord_app::record::StaffMember {
+        user_id: "u".into(),
+        username: username(StaffRole::Nurse),
+        display_name: "Test Nurse".into(),
+        role: StaffRole::Nurse,
+        organisation: Some(support::PRACTICE.into()),
+    };
+    // Her plan was agreed 45 days ago; the text four weeks on went unanswered for over two weeks,
+    // so she is on the call list now.
+    let now = OffsetDateTime::now_utc();
+    let agreed = now - Duration::days(45);
+    let plan = CarePlan {
+        name: PlanName::HealthPlan,
+        goals: vec![Goal {
+            words: "Walk to the shops".into(),
+            importance: 8,
+            actions: vec![Action { what: "Walk for 15 minutes".into(), confidence: 7, ..Default::default() }],
+        }],
+        contingencies: vec![Contingency {
+            name: "Low blood sugar (hypo)".into(),
+            triggers: "Missing a meal".into(),
+            what_to_do: "Take 5 jelly babies".into(),
+            ..Default::default()
+        }],
+        review_date: Some(now.date() + Duration::days(180)),
+        review_by: "Practice nurse".into(),
+        agreed_by: "the person".into(),
+        ..Default::default()
+    };
+    concord.record_plan(&nurse, &ann, 0, plan, true, agreed).await.unwrap().unwrap();
+    let sent = now - Duration::days(16);
+    assert_eq!(concord.send_due_check_ins(sent.date(), sent, 10).await.unwrap().sent, 1);
+
+    let mut coordinator = Client::signed_in(practice.app(), StaffRole::CareCoordinator).await;
+    let page = coordinator.get("/check-ins").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("JONES, Ann") && page.body.contains("Not answered by text message"), "{}", page.body);
+    assert!(page.body.contains("enough support from local services"), "the survey is asked on the call");
+    let id = support::hidden_field(&page.body, "check_in").expect("a call form");
+    let token = page.csrf_token();
+    let fields = |support: &'static str| {
+        vec![
+            ("csrf_token", token.clone()),
+            ("check_in", id.clone()),
+            ("goal-0", "going_well".to_owned()),
+            ("note", String::new()),
+            ("survey-support", support.to_owned()),
+            ("survey-confidence", "fairly".to_owned()),
+            ("survey-goals", String::new()),
+        ]
+    };
+    let pairs = |fields: &[(&'static str, String)]| -> Vec<(&'static str, String)> { fields.to_vec() };
+    let wrong = pairs(&fields("perhaps"));
+    let borrowed: Vec<(&str, &str)> = wrong.iter().map(|(key, value)| (*key, value.as_str())).collect();
+    let refused = coordinator.post("/check-ins/call", &borrowed).await;
+    assert!(refused.body.contains("Choose one of the answers"), "{}", refused.body);
+    assert!(concord.store.survey_responses(Some(support::PRACTICE)).await.unwrap().is_empty(), "nothing saved");
+    assert!(refused.body.contains(&id), "the call is still waiting");
+
+    let right = pairs(&fields("yes_definitely"));
+    let borrowed: Vec<(&str, &str)> = right.iter().map(|(key, value)| (*key, value.as_str())).collect();
+    let saved = coordinator.post("/check-ins/call", &borrowed).await;
+    assert!(saved.body.contains("Answers saved. Their feedback is saved."), "{}", saved.body);
+    let responses = concord.store.survey_responses(Some(support::PRACTICE)).await.unwrap();
+    assert_eq!(responses.len(), 1);
+    assert_eq!(
+        (responses[0].support.as_str(), responses[0].confidence.as_str(), responses[0].submitted_by.as_str()),
+        ("yes_definitely", "fairly", "Test Care coordinator (by phone)")
+    );
+    assert!(!saved.body.contains(&id), "the call is off the list");
+}

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::response::Response;
 use concord_app::AppError;
 use concord_domain::access::Permission;
+use concord_domain::survey::QUESTIONS;
 use time::OffsetDateTime;
 
 use crate::error::PageError;
@@ -32,7 +33,11 @@ async fn render(
 ) -> Result<Response, PageError> {
     let follow_ups = state.concord.follow_ups(&signed_in.staff).await?;
     let now = time::OffsetDateTime::now_utc();
-    let calls = state.concord.check_in_calls(&signed_in.staff, now).await?;
+    let mut calls = Vec::new();
+    for (check_in, given, family, nhs, phone, goals) in state.concord.check_in_calls(&signed_in.staff, now).await? {
+        let survey = state.concord.survey_due_on_call(&signed_in.staff, &check_in.patient_id, now).await?.is_some();
+        calls.push((check_in, given, family, nhs, phone, goals, survey));
+    }
     let layout = Layout::new(context, state.synthetic().await, Some(signed_in), "Check-ins")
         .current("/check-ins")
         .with_errors(!errors.is_empty());
@@ -57,7 +62,7 @@ async fn render(
             .collect(),
         calls: calls
             .into_iter()
-            .map(|(check_in, given, family, nhs, phone, goals)| CallView {
+            .map(|(check_in, given, family, nhs, phone, goals, survey)| CallView {
                 name: views::clinical_name(&family, &given),
                 nhs_number: nhs.as_deref().map(views::nhs_number).unwrap_or_default(),
                 phone: phone.unwrap_or_else(|| "no number recorded".into()),
@@ -68,10 +73,12 @@ async fn render(
                 },
                 due_on: views::stored_time(&check_in.due_on),
                 goals: goals.into_iter().enumerate().collect(),
+                survey,
                 id: check_in.id,
             })
             .collect(),
         choices: concord_domain::online_access::GOAL_PROGRESS.iter().map(|(code, label, _)| (*code, *label)).collect(),
+        questions: QUESTIONS.iter().map(|question| (question.id, question.text, question.choices.to_vec())).collect(),
         done,
         errors,
     })
@@ -115,21 +122,40 @@ pub(crate) async fn record_call(
     signed_in.staff.require(Permission::ViewPatientRecord)?;
     signed_in.staff.require(Permission::ManageCycle)?;
     let id = field(&pairs, "check_in");
-    let goals = match state.concord.store.check_in(&id).await.map_err(AppError::from)? {
-        Some(check_in) => state.concord.check_in_goals(&check_in).await?,
-        None => return Err(PageError::NotFound),
+    let Some(check_in) = state.concord.store.check_in(&id).await.map_err(AppError::from)? else {
+        return Err(PageError::NotFound);
     };
+    let goals = state.concord.check_in_goals(&check_in).await?;
+    // Their feedback, if they gave it: checked before anything is saved, so nothing is half-kept.
+    let survey: Vec<(String, String)> = QUESTIONS
+        .iter()
+        .map(|question| (question.id.to_owned(), field(&pairs, &format!("survey-{}", question.id))))
+        .collect();
+    let surveyed = survey.iter().any(|(_, answer)| !answer.is_empty());
+    if surveyed && let Some((question, text)) = concord_domain::survey::problems(&survey).into_iter().next() {
+        let errors = vec![FieldError { href: format!("#call-{id}-survey-{question}"), text }];
+        return render(&state, &context, &signed_in, None, errors).await;
+    }
     let answers = concord_app::check_ins::CheckInAnswers {
         statuses: (0..goals.len()).map(|index| field(&pairs, &format!("goal-{index}"))).collect(),
         help: field(&pairs, "help") == "yes",
         note: field(&pairs, "note"),
     };
-    match state.concord.record_check_in_call(&signed_in.staff, &id, &answers, OffsetDateTime::now_utc()).await {
-        Ok(Some(_)) => {
-            render(&state, &context, &signed_in, Some("Answers saved; a follow-up is on the list.".into()), vec![])
-                .await
+    let now = OffsetDateTime::now_utc();
+    match state.concord.record_check_in_call(&signed_in.staff, &id, &answers, now).await {
+        Ok(follow_up) => {
+            let feedback = if surveyed {
+                match state.concord.record_survey_on_call(&signed_in.staff, &check_in.patient_id, &survey, now).await? {
+                    Ok(true) => " Their feedback is saved.",
+                    _ => " Their feedback was not saved: they had already given it.",
+                }
+            } else {
+                ""
+            };
+            let saved =
+                if follow_up.is_some() { "Answers saved; a follow-up is on the list." } else { "Answers saved." };
+            render(&state, &context, &signed_in, Some(format!("{saved}{feedback}")), vec![]).await
         }
-        Ok(None) => render(&state, &context, &signed_in, Some("Answers saved.".into()), vec![]).await,
         Err(AppError::Invalid(message)) => {
             let text = message.split_once(": ").map_or(message.as_str(), |(_, text)| text).to_owned();
             let errors = vec![FieldError { href: format!("#call-{id}-0-going_well"), text }];
