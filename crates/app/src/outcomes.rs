@@ -39,7 +39,7 @@ pub const CYCLE_STEPS: [(&str, &str); 4] = [
 ];
 /// Bumped when the figures change shape or meaning: kept figures of another version are
 /// recomputed.
-const FIGURES_VERSION: i64 = 3;
+const FIGURES_VERSION: i64 = 4;
 
 /// One unit's counts (before suppression); a practice's are kept as JSON (`kept_outcome`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -205,7 +205,12 @@ fn practice_figures(
             continue;
         };
         let theirs = contacts.get(plan.patient_id.as_str()).map_or(&[][..], Vec::as_slice);
-        let (before, days_before, after, days_after) = before_and_after(agreed.date(), today, theirs);
+        let day = |text: &Option<String>| {
+            text.as_deref()
+                .and_then(|text| Date::parse(text, &time::format_description::well_known::Iso8601::DATE).ok())
+        };
+        let (before, days_before, after, days_after) =
+            before_and_after(agreed.date(), today, day(&plan.registered), day(&plan.left), theirs);
         counts.planned_people += 1;
         counts.unscheduled_before += before;
         counts.days_before += days_before;

@@ -179,6 +179,7 @@ async fn outcomes_match_hand_computed_values_and_small_numbers_are_hidden() {
         assert_eq!((f3.eligible, f3.plans_shared, f3.supported_yes, f3.supported_answered), (5, 5, 5, 5));
         let f4 = &practices.iter().find(|unit| unit.ods_code == "F10004").unwrap().counts;
         assert_eq!((f4.eligible, f4.plans_shared), (5, 5), "D5's plan is not shared with this year's cohort");
+        assert_eq!((f4.planned_people, f4.days_after), (6, 5 * 100 + 99), "D5's after window ends the day they died");
 
         // Published: F2's small numbers are hidden, and so is F1's matching figure (the only
         // other practice in its network); F3 shows everything.

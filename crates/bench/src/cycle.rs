@@ -626,6 +626,9 @@ const EXPORTED: [Exported; 12] = [
             ("family_name", Text),
             ("birth_date", Text),
             ("practice_ods_code", Text),
+            ("registration_start", Text),
+            ("registration_end", Text),
+            ("death_date", Text),
         ],
     },
     Exported {

@@ -30,6 +30,9 @@ TABLES = {
         "family_name": "VARCHAR",
         "birth_date": "VARCHAR",
         "practice_ods_code": "VARCHAR",
+        "registration_start": "VARCHAR",
+        "registration_end": "VARCHAR",
+        "death_date": "VARCHAR",
     },
     "patient_status": {
         "patient_id": "VARCHAR",
@@ -121,19 +124,27 @@ def dashboard_statements(nda_items, copd_items, practice):
         ("nda", completeness_sql(nda_items, practice), ["nda"]),
         ("copd", completeness_sql(copd_items, practice), ["copd"]),
         ("plans", f"""WITH firsts AS ({FIRSTS})
-            SELECT COUNT(*) FILTER (WHERE cur.status = 'agreed'), COUNT(f.first_agreed) FROM patient p
+            SELECT COUNT(*) FILTER (WHERE cur.status = 'agreed' AND s.enters_cycle = 1), COUNT(f.first_agreed)
+            FROM patient p
             JOIN care_plan cp ON cp.patient_id = p.id
             JOIN care_plan_version cur ON cur.plan_id = cp.id AND cur.version = cp.current_version
+            LEFT JOIN patient_status s ON s.patient_id = p.id
             LEFT JOIN firsts f ON f.plan_id = cp.id WHERE {SCOPE}""", ["scope"]),
         ("unscheduled", f"""WITH firsts AS ({FIRSTS}), contacts AS ({CONTACTS}),
             planned_people AS (
-                SELECT cp.patient_id, CAST(substr(f.first_agreed, 1, 10) AS DATE) AS agreed FROM patient p
+                SELECT cp.patient_id, CAST(substr(f.first_agreed, 1, 10) AS DATE) AS agreed,
+                       CAST(p.registration_start AS DATE) AS registered,
+                       least(CAST(p.death_date AS DATE), CAST(p.registration_end AS DATE)) AS left_on FROM patient p
                 JOIN care_plan cp ON cp.patient_id = p.id JOIN firsts f ON f.plan_id = cp.id WHERE {SCOPE}),
-            windows AS (SELECT patient_id, agreed, least(CAST($2 AS DATE), agreed + 365) AS after_end FROM planned_people)
+            windows AS (
+                SELECT patient_id, agreed,
+                       least(agreed, greatest(agreed - 365, coalesce(registered, agreed - 365))) AS before_start,
+                       least(CAST($2 AS DATE), agreed + 365, coalesce(left_on, CAST($2 AS DATE))) AS after_end
+                FROM planned_people)
             SELECT COUNT(*),
                    COALESCE(SUM((SELECT COUNT(*) FROM contacts c WHERE c.patient_id = w.patient_id
-                                 AND c.day >= w.agreed - 365 AND c.day < w.agreed)), 0),
-                   COUNT(*) * 365,
+                                 AND c.day >= w.before_start AND c.day < w.agreed)), 0),
+                   COALESCE(SUM(w.agreed - w.before_start), 0),
                    COALESCE(SUM((SELECT COUNT(*) FROM contacts c WHERE c.patient_id = w.patient_id
                                  AND c.day >= w.agreed AND c.day < w.after_end)), 0),
                    COALESCE(SUM(greatest(0, w.after_end - w.agreed)), 0)

@@ -58,14 +58,25 @@ pub fn with_secondary<G: PartialEq>(figures: &[(G, i64, bool)]) -> Vec<bool> {
 }
 
 /// Unscheduled contacts around care planning for one person: (contacts in the year before, days
-/// in that window, contacts after, days after), the after window running from the plan's
-/// agreement to `today` or a year on, whichever is sooner.
-pub fn before_and_after(agreed: Date, today: Date, contacts: &[Date]) -> (i64, i64, i64, i64) {
-    let before_start = agreed - Duration::days(365);
-    let after_end = std::cmp::min(today, agreed + Duration::days(365));
+/// in that window, contacts after, days after). Each window counts only time the person was
+/// registered and alive, so nobody adds person-time without records: the before window is the
+/// year before the plan's agreement, from their registration if later; the after window runs from
+/// the agreement to `today`, a year on, or the day they left (died or moved away), whichever is
+/// soonest.
+pub fn before_and_after(
+    agreed: Date,
+    today: Date,
+    registered: Option<Date>,
+    left: Option<Date>,
+    contacts: &[Date],
+) -> (i64, i64, i64, i64) {
+    let year_before = agreed - Duration::days(365);
+    let before_start = registered.map_or(year_before, |from| from.max(year_before)).min(agreed);
+    let after_end =
+        [Some(today), Some(agreed + Duration::days(365)), left].into_iter().flatten().min().unwrap_or(today);
     let before = contacts.iter().filter(|day| **day >= before_start && **day < agreed).count() as i64;
     let after = contacts.iter().filter(|day| **day >= agreed && **day < after_end).count() as i64;
-    (before, 365, after, (after_end - agreed).whole_days().max(0))
+    (before, (agreed - before_start).whole_days(), after, (after_end - agreed).whole_days().max(0))
 }
 
 /// Events per person-year, from events and person-days.
@@ -186,7 +197,16 @@ mod tests {
             date!(2026 - 06 - 01),
             date!(2026 - 09 - 01),
         ];
-        assert_eq!(before_and_after(agreed, date!(2026 - 12 - 01), &contacts), (2, 365, 2, 183));
+        assert_eq!(before_and_after(agreed, date!(2026 - 12 - 01), None, None, &contacts), (2, 365, 2, 183));
+        // Registered in March: the before window starts then (the 2025 contacts were elsewhere).
+        let registered = Some(date!(2026 - 03 - 01));
+        assert_eq!(before_and_after(agreed, date!(2026 - 12 - 01), registered, None, &contacts), (1, 92, 2, 183));
+        // Died in August: the after window ends then (the September contact cannot be theirs).
+        let died = Some(date!(2026 - 08 - 01));
+        assert_eq!(before_and_after(agreed, date!(2026 - 12 - 01), None, died, &contacts), (2, 365, 1, 61));
+        // Registered after the agreement (records from elsewhere): no before window.
+        let late = Some(date!(2026 - 07 - 01));
+        assert_eq!(before_and_after(agreed, date!(2026 - 12 - 01), late, None, &contacts).1, 0);
         assert!((per_person_year(2, 365).unwrap() - 2.0).abs() < 0.01);
         assert_eq!(per_person_year(1, 0), None);
     }

@@ -36,6 +36,9 @@ pub struct PlanOutcomeRow {
     pub current_status: String,
     pub first_agreed: Option<String>,
     pub in_cohort: bool,
+    /// Registered from, and left (died or registration ended; the earlier), as `YYYY-MM-DD`.
+    pub registered: Option<String>,
+    pub left: Option<String>,
 }
 
 /// A red flag's severity, when it was raised, and when it was actioned.
@@ -193,7 +196,8 @@ impl Store {
         let plans = sqlx::query(
             "SELECT cp.patient_id, cur.status, \
              (SELECT MIN(v.recorded_at) FROM care_plan_version v WHERE v.plan_id = cp.id AND v.status = 'agreed'), \
-             COALESCE(s.enters_cycle, 0) FROM patient p JOIN care_plan cp ON cp.patient_id = p.id \
+             COALESCE(s.enters_cycle, 0), p.registration_start, p.death_date, p.registration_end \
+             FROM patient p JOIN care_plan cp ON cp.patient_id = p.id \
              JOIN care_plan_version cur ON cur.plan_id = cp.id AND cur.version = cp.current_version \
              LEFT JOIN patient_status s ON s.patient_id = p.id \
              WHERE p.practice_ods_code = $1 ORDER BY cp.patient_id",
@@ -208,6 +212,11 @@ impl Store {
                 current_status: row.try_get(1)?,
                 first_agreed: row.try_get(2)?,
                 in_cohort: row.try_get::<i64, _>(3)? == 1,
+                registered: row.try_get(4)?,
+                left: [row.try_get::<Option<String>, _>(5)?, row.try_get::<Option<String>, _>(6)?]
+                    .into_iter()
+                    .flatten()
+                    .min(),
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
