@@ -25,7 +25,9 @@
 # database (30.7 GB) plus the floor database (16.1 GB, dropped once measured) plus one slice:
 # about 50 GB free.
 # Time on 2 cores (measured): `make bench` 10.5 min (its cycle part ~2.5 min); `make bench-region`
-# 61 min (45 min of import with statuses kept, the floor's COPY 8 min, the cycle part 4 min).
+# 61 min (45 min of import with statuses kept, the floor's COPY 8 min, the cycle part 4 min). Machines
+# of this size differ: on a slower one, 100k slices took 280-420 s each (`scripts/bench.sh 300000
+# postgres`, the region mode on 300k people, 22 min in all), so allow up to two hours for 1.6M.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 patients=${1:-100000}
