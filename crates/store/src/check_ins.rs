@@ -97,15 +97,14 @@ impl Store {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        let event = patient_event(
-            &Actor::System("check-ins".into()),
+        commit_with_event(
+            transaction,
             &row.patient_id,
             AuditAction::Create,
-            "CheckIn",
             format!("check-in by {} scheduled for {}", row.channel, row.due_on),
-        );
-        insert_audit_events(&mut transaction, &[event], now).await?;
-        transaction.commit().await?;
+            now,
+        )
+        .await?;
         Ok(true)
     }
 
@@ -148,15 +147,14 @@ impl Store {
             issue_access_code_in(&mut transaction, &check_in.patient_id, None, code_sha256, expires_at, now).await?;
             insert_outbox_message(&mut transaction, &check_in.patient_id, None, message, now).await?;
         }
-        let event = patient_event(
-            &Actor::System("check-ins".into()),
+        commit_with_event(
+            transaction,
             &check_in.patient_id,
             AuditAction::Update,
-            "CheckIn",
             format!("check-in sent by {}", check_in.channel),
-        );
-        insert_audit_events(&mut transaction, &[event], now).await?;
-        transaction.commit().await?;
+            now,
+        )
+        .await?;
         Ok(true)
     }
 
@@ -174,15 +172,14 @@ impl Store {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        let event = patient_event(
-            &Actor::System("check-ins".into()),
+        commit_with_event(
+            transaction,
             &check_in.patient_id,
             AuditAction::Update,
-            "CheckIn",
             format!("check-in withdrawn: {reason}"),
-        );
-        insert_audit_events(&mut transaction, &[event], now).await?;
-        transaction.commit().await?;
+            now,
+        )
+        .await?;
         Ok(true)
     }
 
@@ -367,4 +364,19 @@ impl Store {
         transaction.commit().await?;
         Ok(true)
     }
+}
+
+/// Commits a check-in change with its audit event, written by the check-ins process, in the same
+/// transaction.
+async fn commit_with_event(
+    mut transaction: sqlx::Transaction<'_, sqlx::Any>,
+    patient_id: &str,
+    action: AuditAction,
+    detail: String,
+    now: &str,
+) -> Result<(), StoreError> {
+    let event = patient_event(&Actor::System("check-ins".into()), patient_id, action, "CheckIn", detail);
+    insert_audit_events(&mut transaction, &[event], now).await?;
+    transaction.commit().await?;
+    Ok(())
 }
