@@ -51,6 +51,12 @@ fn plan(today: time::Date) -> CarePlan {
     }
 }
 
+/// The check-in messages queued for a person.
+async fn check_in_messages(concord: &concord_app::Concord, person: &str) -> Vec<concord_store::OutboxRow> {
+    let messages = concord.store.messages_for(person).await.unwrap();
+    messages.into_iter().filter(|message| message.purpose == "check_in").collect()
+}
+
 fn code_in(text: &str) -> String {
     let start = text.find("code ").unwrap() + 5;
     text[start..].split_whitespace().next().unwrap().to_owned()
@@ -79,14 +85,7 @@ async fn check_ins_are_sent_four_weeks_on_and_struggles_reach_a_follow_up_list()
             Default::default(),
             "sent once"
         );
-        let text = concord
-            .store
-            .messages_for(&grace)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|message| message.purpose == "check_in")
-            .unwrap();
+        let text = check_in_messages(&concord, &grace).await.remove(0);
         assert_eq!((text.channel.as_str(), text.recipient.as_deref()), ("sms", Some("07700 900123")));
         assert!(text.body.contains("not watched for emergencies"), "{}", text.body);
 
@@ -242,10 +241,7 @@ async fn nobody_is_messaged_or_called_after_they_die_or_move_and_every_note_is_r
         assert_eq!((run.sent, run.calls, run.withdrawn), (2, 0, 2), "{run:?}");
         assert!(concord.check_in_calls(&coordinator, later).await.unwrap().is_empty(), "Tom is not rung");
         for (person, reason) in [(&tom, "died"), (&sam, "registration ended")] {
-            assert!(
-                concord.store.messages_for(person).await.unwrap().iter().all(|message| message.purpose != "check_in"),
-                "no check-in message"
-            );
+            assert!(check_in_messages(&concord, person).await.is_empty(), "no check-in message");
             let events = concord
                 .store
                 .audit_events(&concord_store::AuditFilter { patient_id: Some(person.clone()), ..Default::default() })
@@ -259,21 +255,7 @@ async fn nobody_is_messaged_or_called_after_they_die_or_move_and_every_note_is_r
         // A second sender holding the same due row makes no second code or message.
         let grace_row = due.iter().find(|row| row.patient_id == grace).unwrap();
         assert!(!concord.store.send_check_in(grace_row, None, &later.to_string()).await.unwrap());
-        let texts = |person: &String| {
-            let concord = &concord;
-            let person = person.clone();
-            async move {
-                concord
-                    .store
-                    .messages_for(&person)
-                    .await
-                    .unwrap()
-                    .into_iter()
-                    .filter(|message| message.purpose == "check_in")
-                    .collect::<Vec<_>>()
-            }
-        };
-        assert_eq!(texts(&grace).await.len(), 1);
+        assert_eq!(check_in_messages(&concord, &grace).await.len(), 1);
 
         // Grace dies a week after her text: unanswered a fortnight on, she is not on the call list.
         let week = (later + Duration::days(7)).date().to_string();
@@ -284,7 +266,7 @@ async fn nobody_is_messaged_or_called_after_they_die_or_move_and_every_note_is_r
         assert_eq!(calls.iter().map(|call| call.0.patient_id.clone()).collect::<Vec<_>>(), vec![ada.clone()]);
 
         // Ada writes only a note, "please ring me": accepted, and someone will read it.
-        let text = texts(&ada).await.remove(0);
+        let text = check_in_messages(&concord, &ada).await.remove(0);
         let session = concord.person_sign_in(&code_in(&text.body), date!(1955 - 03 - 03), later).await.unwrap();
         let visitor = concord.person_visitor(&session.token).await.unwrap().unwrap();
         let blank = CheckInAnswers { statuses: vec![String::new(), String::new()], ..Default::default() };
@@ -323,14 +305,7 @@ async fn the_survey_after_a_december_conversation_is_still_asked_in_january() {
         concord.record_plan(&nurse, &grace, 0, plan(agreed_at.date()), true, agreed_at).await.unwrap().unwrap();
         let january = agreed_at + Duration::days(29);
         assert_eq!(concord.send_due_check_ins(january.date(), january, 100).await.unwrap().sent, 1);
-        let text = concord
-            .store
-            .messages_for(&grace)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|message| message.purpose == "check_in")
-            .unwrap();
+        let text = check_in_messages(&concord, &grace).await.remove(0);
         let session = concord.person_sign_in(&code_in(&text.body), date!(1948 - 02 - 11), january).await.unwrap();
         let visitor = concord.person_visitor(&session.token).await.unwrap().unwrap();
         assert_eq!(concord.survey_due(&visitor, january).await.unwrap(), Some("after_conversation"));
